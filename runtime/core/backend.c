@@ -1,0 +1,93 @@
+/* Backend-independent parts of backends and tensors: creation, checks, fallback choice. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend_impl.h"
+
+void hatch_vulkan_options_default(hatch_vulkan_options *opt) {
+  memset(opt, 0, sizeof(*opt));
+  opt->device_index = -1;
+}
+
+hatch_status hatch_backend_create_default(hatch_backend **out, char *why, size_t why_len) {
+  hatch_vulkan_options opt;
+  hatch_vulkan_options_default(&opt);
+  hatch_status st = hatch_backend_create_vulkan(&opt, out);
+  if (st == HATCH_OK) return st;
+  if (why && why_len)
+    snprintf(why, why_len, "Vulkan unavailable (%s: %s); using the CPU backend", hatch_status_name(st),
+             hatch_status_message(st));
+  return hatch_backend_create_cpu(NULL, out);
+}
+
+void hatch_backend_destroy(hatch_backend *be) {
+  if (!be) return;
+  be->vt->destroy(be);
+}
+
+hatch_backend_kind hatch_backend_get_kind(const hatch_backend *be) { return be->kind; }
+const char *hatch_backend_name(const hatch_backend *be) { return be->name; }
+double hatch_backend_last_batch_ns(const hatch_backend *be) { return be->last_batch_ns; }
+uint32_t hatch_backend_validation_messages(const hatch_backend *be) { return be->validation_messages; }
+
+hatch_status hatch_backend_sync(hatch_backend *be) {
+  if (!be) return HATCH_ERR_INVALID_ARGUMENT;
+  return be->vt->sync(be);
+}
+
+hatch_status hatch_tensor_create(hatch_backend *be, hatch_type type, int n_dims, const int64_t *ne,
+                                 hatch_tensor **out) {
+  if (!be || !out || !ne || n_dims < 1 || n_dims > HATCH_MAX_DIMS) return HATCH_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  if ((unsigned)type >= HATCH_TYPE_COUNT) return HATCH_ERR_TYPE;
+  int64_t rows = 1;
+  for (int i = 0; i < n_dims; i++) {
+    if (ne[i] < 1 || ne[i] > ((int64_t)1 << 40)) return HATCH_ERR_SHAPE;
+    if (i > 0) {
+      if (rows > INT64_MAX / ne[i]) return HATCH_ERR_TOO_LARGE;
+      rows *= ne[i];
+    }
+  }
+  size_t row_bytes = hatch_type_row_bytes(type, ne[0]);
+  if (row_bytes == 0) return HATCH_ERR_SHAPE; /* Q8_0 rows must be whole blocks */
+  if ((uint64_t)rows > SIZE_MAX / row_bytes) return HATCH_ERR_TOO_LARGE;
+
+  hatch_tensor *t = calloc(1, sizeof(*t));
+  if (!t) return HATCH_ERR_OUT_OF_MEMORY;
+  t->backend = be;
+  t->type = type;
+  t->n_dims = n_dims;
+  for (int i = 0; i < HATCH_MAX_DIMS; i++) t->ne[i] = i < n_dims ? ne[i] : 1;
+  t->nbytes = row_bytes * (size_t)rows;
+  hatch_status st = be->vt->tensor_alloc(be, t);
+  if (st != HATCH_OK) {
+    free(t);
+    return st;
+  }
+  *out = t;
+  return HATCH_OK;
+}
+
+void hatch_tensor_destroy(hatch_tensor *t) {
+  if (!t) return;
+  t->backend->vt->tensor_free(t->backend, t);
+  free(t);
+}
+
+hatch_type hatch_tensor_type(const hatch_tensor *t) { return t->type; }
+int64_t hatch_tensor_dim(const hatch_tensor *t, int i) { return (i >= 0 && i < HATCH_MAX_DIMS) ? t->ne[i] : 1; }
+int64_t hatch_tensor_nelements(const hatch_tensor *t) { return t->ne[0] * hatch_tensor_rows(t); }
+size_t hatch_tensor_nbytes(const hatch_tensor *t) { return t->nbytes; }
+
+hatch_status hatch_tensor_write(hatch_tensor *t, const void *data, size_t size) {
+  if (!t || !data) return HATCH_ERR_INVALID_ARGUMENT;
+  if (size != t->nbytes) return HATCH_ERR_SHAPE;
+  return t->backend->vt->tensor_write(t->backend, t, data);
+}
+
+hatch_status hatch_tensor_read(hatch_tensor *t, void *data, size_t size) {
+  if (!t || !data) return HATCH_ERR_INVALID_ARGUMENT;
+  if (size != t->nbytes) return HATCH_ERR_SHAPE;
+  return t->backend->vt->tensor_read(t->backend, t, data);
+}
