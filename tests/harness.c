@@ -95,8 +95,15 @@ int hatch_test_main(int argc, char **argv, const hatch_test_case *cases, int n_c
     fprintf(stderr, "SKIP: no Vulkan backend (%s): parity cases are skipped, not passed\n", hatch_status_name(st));
     ctx.vk = NULL;
     if (opt.enable_validation) {
-      hatch_backend_destroy(ctx.cpu);
-      return 1; /* a validation run that cannot validate is a failure */
+      /* A device without the layer cannot be validated: that is a failure, not a skip. */
+      opt.enable_validation = false;
+      hatch_backend *plain = NULL;
+      if (hatch_backend_create_vulkan(&opt, &plain) == HATCH_OK) {
+        hatch_backend_destroy(plain);
+        hatch_backend_destroy(ctx.cpu);
+        fprintf(stderr, "FAIL: a Vulkan device exists but the validation layer could not be loaded\n");
+        return 1;
+      }
     }
   } else {
     fprintf(stderr, "backends: %s | %s%s\n", hatch_backend_name(ctx.cpu), hatch_backend_name(ctx.vk),

@@ -35,7 +35,16 @@ static hatch_status vk_tensor_alloc(hatch_backend *be, hatch_tensor *t) {
   VkDeviceSize row_bytes = chunk_bytes(vk, t->type, t->ne[0], 1, &so) + 256;
   int64_t rows_per_chunk = (int64_t)(vk->max_chunk_bytes / row_bytes);
   if (rows_per_chunk < 1) return HATCH_ERR_TOO_LARGE; /* one row over the binding limit */
-  int n_chunks = (int)((rows + rows_per_chunk - 1) / rows_per_chunk);
+  int64_t n_chunks64 = (rows + rows_per_chunk - 1) / rows_per_chunk;
+  /* Drivers may allocate lazily (lavapipe over-commits host memory): refuse what the heap can't hold. */
+  VkDeviceSize total = (VkDeviceSize)n_chunks64 * chunk_bytes(vk, t->type, t->ne[0], rows_per_chunk, &so);
+  if (n_chunks64 > (1 << 20) || vk->allocated_bytes + total > vk->caps.device_local_bytes) {
+    fprintf(stderr, "hatch: vulkan: a %.1f MiB tensor does not fit in %.1f MiB of device memory (%.1f MiB in use)\n",
+            (double)total / 1048576.0, (double)vk->caps.device_local_bytes / 1048576.0,
+            (double)vk->allocated_bytes / 1048576.0);
+    return HATCH_ERR_OUT_OF_DEVICE_MEMORY;
+  }
+  int n_chunks = (int)n_chunks64;
   hatch_vk_tensor *vt = calloc(1, sizeof(*vt));
   if (!vt) return HATCH_ERR_OUT_OF_MEMORY;
   vt->chunks = calloc((size_t)n_chunks, sizeof(*vt->chunks));
@@ -51,7 +60,10 @@ static hatch_status vk_tensor_alloc(hatch_backend *be, hatch_tensor *t) {
     c->row_count = rows - c->row_begin < rows_per_chunk ? rows - c->row_begin : rows_per_chunk;
     VkDeviceSize bytes = chunk_bytes(vk, t->type, t->ne[0], c->row_count, &c->scales_offset);
     st = hatch_vk_buffer_create(vk, bytes, HATCH_VK_MEM_DEVICE, &c->buf);
-    if (st == HATCH_OK) vt->n_chunks++;
+    if (st == HATCH_OK) {
+      vt->n_chunks++;
+      vk->allocated_bytes += c->buf.size;
+    }
   }
   if (st != HATCH_OK) be->vt->tensor_free(be, t);
   return st;
@@ -62,7 +74,10 @@ static void vk_tensor_free(hatch_backend *be, hatch_tensor *t) {
   if (!vt) return;
   /* Work recorded against this tensor must finish before its memory goes. */
   hatch_vk_submit(hatch_vk(be));
-  for (int i = 0; i < vt->n_chunks; i++) hatch_vk_buffer_destroy(hatch_vk(be), &vt->chunks[i].buf);
+  for (int i = 0; i < vt->n_chunks; i++) {
+    hatch_vk(be)->allocated_bytes -= vt->chunks[i].buf.size;
+    hatch_vk_buffer_destroy(hatch_vk(be), &vt->chunks[i].buf);
+  }
   free(vt->chunks);
   free(vt);
   t->impl = NULL;

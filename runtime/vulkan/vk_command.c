@@ -265,6 +265,17 @@ hatch_status hatch_vk_scratch(hatch_vk_backend *vk, VkDeviceSize size, hatch_vk_
   return HATCH_OK;
 }
 
+hatch_status hatch_vk_scratch_upload(hatch_vk_backend *vk, const void *data, VkDeviceSize size, hatch_vk_binding *out) {
+  hatch_status st = hatch_vk_scratch(vk, size, out);
+  if (st != HATCH_OK) return st;
+  out->write = false;
+  /* The range is fresh in this batch: no recorded dispatch touches it, so writing it now is safe. */
+  for (int i = 0; i < vk->rec->n_scratch; i++)
+    if (vk->rec->scratch[i].buf.buffer == out->buffer)
+      return hatch_vk_buffer_upload(vk, &vk->rec->scratch[i].buf, out->offset, data, size);
+  return HATCH_ERR_INVALID_ARGUMENT;
+}
+
 static hatch_status wait_fence(hatch_vk_backend *vk) {
   hatch_vk_recorder *rec = vk->rec;
   VkResult r = vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, rec->fence_timeout_ns);

@@ -263,6 +263,13 @@ static hatch_status create_device(hatch_vk_backend *vk, char *err, size_t err_le
       .queueCount = 1,
       .pQueuePriorities = &priority,
   };
+  const char *exts[1];
+  uint32_t n_ext = 0;
+  /* The instance asks for Vulkan 1.2, so integer dot product is an extension even on 1.3 devices. */
+  if (vk->caps.integer_dot && has_device_extension(vk->physical, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME))
+    exts[n_ext++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+  else if (vk->caps.integer_dot)
+    vk->caps.integer_dot = vk->caps.integer_dot_accelerated = false; /* core-only 1.3 feature we can't reach */
   /* Enable only what the device has; shaders needing more are never selected. */
   VkPhysicalDeviceShaderIntegerDotProductFeatures dot = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES,
@@ -272,13 +279,12 @@ static hatch_status create_device(hatch_vk_backend *vk, char *err, size_t err_le
       .shaderFloat16 = vk->caps.shader_float16,
       .shaderInt8 = vk->caps.shader_int8,
       .pNext = vk->caps.integer_dot ? &dot : NULL};
-  const char *exts[1];
-  uint32_t n_ext = 0;
-  if (vk->caps.integer_dot && vk->caps.api_version < VK_API_VERSION_1_3)
-    exts[n_ext++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+  /* On a Vulkan 1.1 device the 1.2 feature struct is not allowed: int8/fp16 stay off there. */
+  bool core_12 = vk->caps.api_version >= VK_API_VERSION_1_2;
+  if (!core_12) vk->caps.shader_float16 = vk->caps.shader_int8 = false;
   VkDeviceCreateInfo dci = {
       .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-      .pNext = &f16i8,
+      .pNext = core_12 ? (void *)&f16i8 : (vk->caps.integer_dot ? (void *)&dot : NULL),
       .queueCreateInfoCount = 1,
       .pQueueCreateInfos = &qci,
       .enabledExtensionCount = n_ext,

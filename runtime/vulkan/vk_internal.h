@@ -77,6 +77,7 @@ typedef struct hatch_vk_backend {
   hatch_vk_caps caps;
   bool use_integer_dot;
   VkDeviceSize max_chunk_bytes;
+  VkDeviceSize allocated_bytes; /* tensors' device memory, checked against the device-local heap */
   hatch_vk_pipeline_set *pipelines;
   hatch_vk_recorder *rec;
   hatch_vk_buffer staging; /* grown on demand for uploads/downloads to non-mappable memory */
@@ -110,6 +111,9 @@ hatch_status hatch_vk_buffer_download(hatch_vk_backend *vk, hatch_vk_buffer *src
 #define HATCH_VK_MAX_SPEC 8
 #define HATCH_VK_MAX_BINDINGS 8
 hatch_status hatch_vk_pipelines_create(hatch_vk_backend *vk, const char *cache_dir);
+/* Whether on-disk cache data (untrusted) has a header naming this device; only then is it given
+ * to the driver. */
+bool hatch_vk_pipeline_cache_matches(const void *data, size_t size, const hatch_vk_caps *caps);
 void hatch_vk_pipelines_destroy(hatch_vk_backend *vk);
 hatch_status hatch_vk_pipeline_get(hatch_vk_backend *vk, const char *variant, const uint32_t *spec, int n_spec,
                                    int n_bindings, uint32_t push_size, hatch_vk_pipeline **out);
@@ -134,6 +138,8 @@ typedef struct hatch_vk_dispatch_desc {
 hatch_status hatch_vk_dispatch(hatch_vk_backend *vk, const hatch_vk_dispatch_desc *d);
 /* Scratch device memory valid until the next submit (split-K partials, quantized activations). */
 hatch_status hatch_vk_scratch(hatch_vk_backend *vk, VkDeviceSize size, hatch_vk_binding *out);
+/* Scratch holding a copy of host data (tables computed on the host), read-only binding. */
+hatch_status hatch_vk_scratch_upload(hatch_vk_backend *vk, const void *data, VkDeviceSize size, hatch_vk_binding *out);
 /* Records a buffer copy (bandwidth ceiling in `hatch bench ops`). */
 hatch_status hatch_vk_record_copy(hatch_vk_backend *vk, VkBuffer src, VkBuffer dst, VkDeviceSize size);
 /* Submits what is recorded, waits (with a timeout) and measures its GPU time. */

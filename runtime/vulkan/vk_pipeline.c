@@ -52,6 +52,15 @@ static bool make_dirs(const char *path) {
   return mkdir(tmp, 0755) == 0 || errno == EEXIST;
 }
 
+bool hatch_vk_pipeline_cache_matches(const void *data, size_t size, const hatch_vk_caps *caps) {
+  if (size < 32) return false;
+  uint32_t header[4]; /* length, version, vendor, device; then the 16-byte cache UUID */
+  memcpy(header, data, sizeof(header));
+  return header[0] >= 32 && header[0] <= size && header[1] == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+         header[2] == caps->vendor_id && header[3] == caps->device_id &&
+         memcmp((const char *)data + 16, caps->pipeline_cache_uuid, VK_UUID_SIZE) == 0;
+}
+
 /* Reads the cache file if its header names this device; anything else is ignored, never trusted. */
 static void *load_cache(const char *path, const hatch_vk_caps *caps, size_t *size) {
   *size = 0;
@@ -63,11 +72,7 @@ static void *load_cache(const char *path, const hatch_vk_caps *caps, size_t *siz
   if (n < 32 || n > (64L << 20) || fseek(f, 0, SEEK_SET) != 0) goto done;
   data = malloc((size_t)n);
   if (!data || fread(data, 1, (size_t)n, f) != (size_t)n) goto drop;
-  uint32_t header[4];
-  memcpy(header, data, sizeof(header));
-  if (header[0] < 32 || header[1] != VK_PIPELINE_CACHE_HEADER_VERSION_ONE || header[2] != caps->vendor_id ||
-      header[3] != caps->device_id || memcmp((char *)data + 16, caps->pipeline_cache_uuid, VK_UUID_SIZE) != 0)
-    goto drop;
+  if (!hatch_vk_pipeline_cache_matches(data, (size_t)n, caps)) goto drop;
   *size = (size_t)n;
   goto done;
 drop:

@@ -1,0 +1,8 @@
+/* The hatch command line: one file per subcommand. Each returns a process exit code. */
+#ifndef HATCH_CLI_H
+#define HATCH_CLI_H
+
+int hatch_cmd_doctor(int argc, char **argv);
+int hatch_cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,3 +1,0 @@
-/* TEMPORARY placeholder while the matmul ops are written: delete when they land. */
-#include "cpu/cpu_ops.h"
-hatch_status hatch_cpu_matmul(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *w, const hatch_tensor *x) { return HATCH_ERR_UNSUPPORTED; }

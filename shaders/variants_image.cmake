@@ -1,0 +1,6 @@
+# Image preprocessing and the vision merger's 2x2 gather (runtime/vulkan/vk_op_image.c).
+hatch_shader(resize resize.comp)
+hatch_shader(resize_partial resize.comp PARTIAL)
+hatch_shader(resize_pack resize.comp PACK)
+hatch_shader(patchify patchify.comp)
+hatch_shader(merge_2x2 merge_2x2.comp)
