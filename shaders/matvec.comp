@@ -14,6 +14,7 @@ layout(push_constant) uniform P {
   uint rows;      // weight rows in this chunk
   uint row_base;  // dst column of the chunk's first row
   uint m;         // dst row length
+  uint x_row0;    // first x row of this dispatch (prefill on CPU devices walks x in blocks of NX)
 } p;
 
 #include "matmul_load.glsl"
@@ -35,7 +36,7 @@ void add_block(uint row0, uint b, const bool guarded) {
       wv[r] = guarded ? load_w4_guarded(row, e) : load_w4(row, e);
     }
     [[unroll]] for (uint j = 0; j < NX; j++) {
-      vec4 xv = guarded ? load_x4_guarded(j, e) : load_x4(j, e);
+      vec4 xv = guarded ? load_x4_guarded(p.x_row0 + j, e) : load_x4(p.x_row0 + j, e);
       [[unroll]] for (uint r = 0; r < ROWS; r++) s[r * NX + j] += dot(wv[r], xv);
     }
   }
@@ -67,6 +68,6 @@ void main() {
   }
   for (uint i = tid; i < ROWS * NX; i += gl_WorkGroupSize.x) { // ROWS * NX may exceed the workgroup
     uint r = i / NX, j = i % NX;
-    if (row0 + r < p.rows) dst[j * p.m + p.row_base + row0 + r] = red[i * gl_WorkGroupSize.x];
+    if (row0 + r < p.rows) dst[(p.x_row0 + j) * p.m + p.row_base + row0 + r] = red[i * gl_WorkGroupSize.x];
   }
 }

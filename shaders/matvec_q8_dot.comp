@@ -12,11 +12,12 @@ int sdot4x8(uint a, uint b, spirv_literal int fmt); // fmt 0 = PackedVectorForma
 layout(constant_id = 1) const uint NX = 1;   // x rows (== n)
 layout(constant_id = 2) const uint ROWS = 1; // weight rows per workgroup
 
-layout(push_constant) uniform P {
-  uint n_blocks;  // blocks per row (kw / 32)
+layout(push_constant) uniform P { // the same layout as matvec.comp's
+  uint k, kw;     // x row length; weight row length (padded to 32): kw / 32 blocks per row
   uint rows;      // weight rows in this chunk
   uint row_base;  // dst column of the chunk's first row
   uint m;         // dst row length
+  uint x_row0;    // first x row of this dispatch (prefill on CPU devices walks x in blocks of NX)
 } p;
 
 layout(binding = 0) readonly buffer WQ4 { uvec4 wq4[]; };  // (rows, n_blocks, 2)
@@ -33,22 +34,23 @@ int dot8(uvec4 a0, uvec4 a1, uvec4 b0, uvec4 b1) {
 }
 
 void main() {
+  uint n_blocks = p.kw >> 5;
   uint row0 = hatch_group() * ROWS;
   if (row0 >= p.rows) return; // whole workgroup leaves together
   uint tid = gl_LocalInvocationID.x;
   float acc[ROWS * NX];
   [[unroll]] for (uint i = 0; i < ROWS * NX; i++) acc[i] = 0.0;
-  for (uint b = tid; b < p.n_blocks; b += gl_WorkGroupSize.x) {
+  for (uint b = tid; b < n_blocks; b += gl_WorkGroupSize.x) {
     uvec4 w0[ROWS], w1[ROWS];
     float wd[ROWS];
     [[unroll]] for (uint r = 0; r < ROWS; r++) {
-      uint blk = min(row0 + r, p.rows - 1u) * p.n_blocks + b; // rows past the chunk are never stored
+      uint blk = min(row0 + r, p.rows - 1u) * n_blocks + b; // rows past the chunk are never stored
       w0[r] = wq4[blk * 2u];
       w1[r] = wq4[blk * 2u + 1u];
       wd[r] = unpackHalf2x16(ws[blk >> 1])[blk & 1u];
     }
     [[unroll]] for (uint j = 0; j < NX; j++) {
-      uint xb = j * p.n_blocks + b;
+      uint xb = (p.x_row0 + j) * n_blocks + b;
       uvec4 x0 = xq4[xb * 2u], x1 = xq4[xb * 2u + 1u];
       float d = xd[xb];
       [[unroll]] for (uint r = 0; r < ROWS; r++)
@@ -65,6 +67,6 @@ void main() {
   }
   for (uint i = tid; i < ROWS * NX; i += gl_WorkGroupSize.x) { // ROWS * NX may exceed the workgroup
     uint r = i / NX, j = i % NX;
-    if (row0 + r < p.rows) dst[j * p.m + p.row_base + row0 + r] = red[i * gl_WorkGroupSize.x];
+    if (row0 + r < p.rows) dst[(p.x_row0 + j) * p.m + p.row_base + row0 + r] = red[i * gl_WorkGroupSize.x];
   }
 }

@@ -240,6 +240,7 @@ hatch_status hatch_backend_create_vulkan(const hatch_vulkan_options *opt, hatch_
     goto err_destroy;
   }
   vk->use_integer_dot = vk->caps.integer_dot && !opt->disable_integer_dot && !getenv("HATCH_VK_NO_INTEGER_DOT");
+  vk->force_tiled_matmul = opt->force_tiled_matmul || getenv("HATCH_VK_TILED_MATMUL");
   vk->max_chunk_bytes = vk->caps.max_storage_buffer_range;
   if (vk->caps.max_allocation_size && vk->caps.max_allocation_size < vk->max_chunk_bytes)
     vk->max_chunk_bytes = vk->caps.max_allocation_size;

@@ -1,7 +1,7 @@
 /* dst (n, m) = x (n, k) · w (m, k)^T on Vulkan.
  *
  * Decode (n <= MATVEC_MAX_N): matvec shaders, one workgroup per few weight rows, all n x rows
- * in one pass so each weight is read once; Q8_0 uses integer dot products on int8-quantized
+ * in one pass so each weight is read once (on CPU devices prefill too, in blocks of x rows); Q8_0 uses integer dot products on int8-quantized
  * activations when the device has them (vk->use_integer_dot), else dequantizes to float.
  * Prefill: a tiled matmul (shared-memory tiles, 4x4 register tiles) whose k loop is split over grid z
  * into partial planes plus a reduce pass when one invocation would loop past HATCH_VK_LOOP_BUDGET.
@@ -18,14 +18,9 @@
 #define BK 32
 
 typedef struct matvec_push {
-  uint32_t k, kw, rows, row_base, m;
-} matvec_push; /* mirrors shaders/matvec.comp */
-_Static_assert(sizeof(matvec_push) == 20, "matvec push constants");
-
-typedef struct matvec_dot_push {
-  uint32_t n_blocks, rows, row_base, m;
-} matvec_dot_push; /* mirrors shaders/matvec_q8_dot.comp */
-_Static_assert(sizeof(matvec_dot_push) == 16, "matvec_q8_dot push constants");
+  uint32_t k, kw, rows, row_base, m, x_row0;
+} matvec_push; /* mirrors shaders/matvec.comp and shaders/matvec_q8_dot.comp */
+_Static_assert(sizeof(matvec_push) == 24, "matvec push constants");
 
 typedef struct quantize_push {
   uint32_t k, n_blocks, total;
@@ -95,34 +90,44 @@ static const char *type_suffix(hatch_type type) {
   return type == HATCH_TYPE_F32 ? "f32" : type == HATCH_TYPE_F16 ? "f16" : "q8_0";
 }
 
+/* Dispatches a matvec pipeline (d: bindings 2.. already set, spec[1] = x rows) once per block of
+ * up to MATVEC_MAX_N x rows and per weight chunk. */
+static hatch_status matvec_blocks(hatch_vk_backend *vk, hatch_vk_dispatch_desc *d, hatch_tensor *dst,
+                                  const hatch_tensor *w, const hatch_tensor *x, matvec_shape sh) {
+  const hatch_vk_tensor *vw = hatch_vk_tensor_of(w);
+  int64_t n = hatch_tensor_rows(x);
+  hatch_status st = HATCH_OK;
+  for (int64_t x0 = 0; x0 < n && st == HATCH_OK; x0 += MATVEC_MAX_N) {
+    d->spec[1] = (uint32_t)(n - x0 < MATVEC_MAX_N ? n - x0 : MATVEC_MAX_N);
+    for (int i = 0; i < vw->n_chunks && st == HATCH_OK; i++) {
+      const hatch_vk_chunk *c = &vw->chunks[i];
+      matvec_push push = {(uint32_t)x->ne[0], (uint32_t)w->ne[0], (uint32_t)c->row_count,
+                          (uint32_t)c->row_begin, (uint32_t)dst->ne[0], (uint32_t)x0};
+      bind_chunk(c, w->type, d->bindings);
+      d->push = &push;
+      d->push_size = sizeof(push);
+      hatch_vk_groups_2d(vk, (uint64_t)cdiv(c->row_count, sh.rows), d->groups);
+      st = hatch_vk_dispatch(vk, d);
+    }
+  }
+  return st;
+}
+
 static hatch_status matvec_float(hatch_vk_backend *vk, hatch_tensor *dst, const hatch_tensor *w,
                                  const hatch_tensor *x, matvec_shape sh) {
-  const hatch_vk_tensor *vw = hatch_vk_tensor_of(w);
   char variant[32];
   snprintf(variant, sizeof(variant), "matvec_%s", type_suffix(w->type));
-  hatch_vk_dispatch_desc d = {.variant = variant,
-                              .spec = {sh.wg, (uint32_t)hatch_tensor_rows(x), sh.rows, K_VEC4(x), K_TAIL(x)},
-                              .n_spec = 5,
+  hatch_vk_dispatch_desc d = {.variant = variant, .spec = {sh.wg, 0, sh.rows, K_VEC4(x), K_TAIL(x)}, .n_spec = 5,
                               .n_bindings = 4};
   hatch_status st = hatch_vk_tensor_binding(x, false, &d.bindings[2]);
   if (st == HATCH_OK) st = hatch_vk_tensor_binding(dst, true, &d.bindings[3]);
-  for (int i = 0; i < vw->n_chunks && st == HATCH_OK; i++) {
-    const hatch_vk_chunk *c = &vw->chunks[i];
-    matvec_push push = {(uint32_t)x->ne[0], (uint32_t)w->ne[0], (uint32_t)c->row_count, (uint32_t)c->row_begin,
-                        (uint32_t)dst->ne[0]};
-    bind_chunk(c, w->type, d.bindings);
-    d.push = &push;
-    d.push_size = sizeof(push);
-    hatch_vk_groups_2d(vk, (uint64_t)cdiv(c->row_count, sh.rows), d.groups);
-    st = hatch_vk_dispatch(vk, &d);
-  }
+  if (st == HATCH_OK) st = matvec_blocks(vk, &d, dst, w, x, sh);
   return st;
 }
 
 /* Quantizes x (n, k) into int8 blocks + float scales in scratch, then integer-dot matvec per chunk. */
 static hatch_status matvec_dot(hatch_vk_backend *vk, hatch_tensor *dst, const hatch_tensor *w,
                                const hatch_tensor *x, matvec_shape sh) {
-  const hatch_vk_tensor *vw = hatch_vk_tensor_of(w);
   int64_t n = hatch_tensor_rows(x), n_blocks = w->ne[0] / 32;
   hatch_vk_binding xq, xd;
   hatch_status st = hatch_vk_scratch(vk, (VkDeviceSize)(n * n_blocks * 32), &xq); /* (n, n_blocks, 32) int8 */
@@ -138,22 +143,13 @@ static hatch_status matvec_dot(hatch_vk_backend *vk, hatch_tensor *dst, const ha
   hatch_vk_groups_2d(vk, (uint64_t)cdiv(qp.total, QUANT_WG), q.groups);
   if (st == HATCH_OK) st = hatch_vk_dispatch(vk, &q);
 
-  hatch_vk_dispatch_desc d = {.variant = "matvec_q8_0_dot", .spec = {sh.wg, (uint32_t)n, sh.rows},
-                              .n_spec = 3, .n_bindings = 5};
+  hatch_vk_dispatch_desc d = {.variant = "matvec_q8_0_dot", .spec = {sh.wg, 0, sh.rows}, .n_spec = 3,
+                              .n_bindings = 5};
   d.bindings[2] = xq;
   d.bindings[3] = xd;
   d.bindings[2].write = d.bindings[3].write = false;
   if (st == HATCH_OK) st = hatch_vk_tensor_binding(dst, true, &d.bindings[4]);
-  for (int i = 0; i < vw->n_chunks && st == HATCH_OK; i++) {
-    const hatch_vk_chunk *c = &vw->chunks[i];
-    matvec_dot_push push = {(uint32_t)n_blocks, (uint32_t)c->row_count, (uint32_t)c->row_begin,
-                            (uint32_t)dst->ne[0]};
-    bind_chunk(c, w->type, d.bindings);
-    d.push = &push;
-    d.push_size = sizeof(push);
-    hatch_vk_groups_2d(vk, (uint64_t)cdiv(c->row_count, sh.rows), d.groups);
-    st = hatch_vk_dispatch(vk, &d);
-  }
+  if (st == HATCH_OK) st = matvec_blocks(vk, &d, dst, w, x, sh);
   return st;
 }
 
@@ -216,7 +212,12 @@ hatch_status hatch_vk_matmul(hatch_backend *be, hatch_tensor *dst, const hatch_t
   if (x->ne[0] > UINT32_MAX / 4 || hatch_tensor_rows(w) > UINT32_MAX / 4 || n * x->ne[0] > UINT32_MAX / 4)
     return HATCH_ERR_TOO_LARGE; /* word indices in the shaders are 32-bit */
   matvec_shape sh;
-  if (n <= MATVEC_MAX_N && matvec_pick(vk, w->ne[0], n, &sh)) {
+  /* On a CPU device (lavapipe) shared-memory tiles and barriers cost more than they save: prefill
+   * walks x in blocks of MATVEC_MAX_N rows through the matvec kernels instead (measured: see
+   * bench/README.md). GPUs take the tiled kernel. */
+  bool blocked = n <= MATVEC_MAX_N || (vk->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && !vk->force_tiled_matmul);
+  int64_t block = n < MATVEC_MAX_N ? n : MATVEC_MAX_N;
+  if (blocked && matvec_pick(vk, w->ne[0], block, &sh)) {
     if (w->type == HATCH_TYPE_Q8_0 && vk->use_integer_dot) return matvec_dot(vk, dst, w, x, sh);
     return matvec_float(vk, dst, w, x, sh);
   }

@@ -4,7 +4,9 @@
  * Backends: the harness's default Vulkan backend uses integer dot products for Q8_0 decode where
  * the device has them (lavapipe does); Q8_0 float decode is tested on a second backend created with
  * hatch_vulkan_options.disable_integer_dot, and weights split over several buffers on a third
- * created while HATCH_VK_MAX_CHUNK_BYTES=65536.
+ * created while HATCH_VK_MAX_CHUNK_BYTES=65536. Prefill (n > 8) takes the tiled kernel on GPUs but
+ * blocked matvecs on CPU devices (lavapipe), so every prefill case runs on the default backend AND
+ * on one created with force_tiled_matmul: both paths are tested here whatever the device.
  *
  * Tolerances (nmse): the CPU and Vulkan read the SAME F16 / Q8_0 weights, so float paths differ only
  * by summation order: ~1e-13 seen, 1e-10 for F32 and Q8_0, 1e-8 for F16 (as specified). The integer-
@@ -117,12 +119,13 @@ static void check(hatch_test_ctx *c, hatch_backend *vk, hatch_type type, int64_t
 }
 
 /* A second Vulkan backend: without integer dot, or with small weight chunks (env read at creation). */
-static hatch_backend *extra_backend(hatch_test_ctx *c, bool no_integer_dot, const char *max_chunk_bytes) {
+static hatch_backend *extra_backend(hatch_test_ctx *c, bool no_integer_dot, const char *max_chunk_bytes, bool tiled) {
   hatch_vulkan_options opt;
   hatch_vulkan_options_default(&opt);
   opt.enable_validation = getenv("HATCH_TEST_VALIDATION") != NULL;
   opt.pipeline_cache_dir = "";
   opt.disable_integer_dot = no_integer_dot;
+  opt.force_tiled_matmul = tiled;
   if (max_chunk_bytes) setenv("HATCH_VK_MAX_CHUNK_BYTES", max_chunk_bytes, 1);
   hatch_backend *be = NULL;
   hatch_status st = hatch_backend_create_vulkan(&opt, &be);
@@ -171,41 +174,58 @@ static void test_matvec_q8_0_integer_dot(hatch_test_ctx *c) {
 }
 
 static void test_matvec_q8_0_float(hatch_test_ctx *c) {
-  hatch_backend *be = extra_backend(c, true, NULL);
+  hatch_backend *be = extra_backend(c, true, NULL, false);
   if (be) sweep(c, be, HATCH_TYPE_Q8_0, decode_n, 4, TOL_Q8);
   close_extra(c, be);
 }
 
-static void test_matmul_f32(hatch_test_ctx *c) { sweep(c, c->vk, HATCH_TYPE_F32, prefill_n, 2, TOL_F32); }
-static void test_matmul_f16(hatch_test_ctx *c) { sweep(c, c->vk, HATCH_TYPE_F16, prefill_n, 2, TOL_F16); }
-static void test_matmul_q8_0(hatch_test_ctx *c) { sweep(c, c->vk, HATCH_TYPE_Q8_0, prefill_n, 2, TOL_Q8); }
+/* Prefill on the default backend (Q8_0 may go through integer dot there) and on a tiled one. */
+static void prefill_sweep(hatch_test_ctx *c, hatch_type type, double tol) {
+  sweep(c, c->vk, type, prefill_n, 2, type == HATCH_TYPE_Q8_0 ? TOL_Q8_DOT : tol);
+  hatch_backend *tiled = extra_backend(c, false, NULL, true);
+  if (tiled) sweep(c, tiled, type, prefill_n, 2, tol);
+  close_extra(c, tiled);
+}
+
+static void test_matmul_f32(hatch_test_ctx *c) { prefill_sweep(c, HATCH_TYPE_F32, TOL_F32); }
+static void test_matmul_f16(hatch_test_ctx *c) { prefill_sweep(c, HATCH_TYPE_F16, TOL_F16); }
+static void test_matmul_q8_0(hatch_test_ctx *c) { prefill_sweep(c, HATCH_TYPE_Q8_0, TOL_Q8); }
 
 /* Qwen2.5-VL's MLP down projection at prefill size (k = 14336 as in llama.cpp's benchmark). */
 static void test_matmul_long_k(hatch_test_ctx *c) {
-  check(c, c->vk, HATCH_TYPE_Q8_0, 64, 13, 14336, TOL_Q8);
+  hatch_backend *tiled = extra_backend(c, false, NULL, true);
+  check(c, c->vk, HATCH_TYPE_Q8_0, 64, 13, 14336, TOL_Q8_DOT);
   check(c, c->vk, HATCH_TYPE_F16, 64, 13, 14336, TOL_F16);
+  if (tiled) check(c, tiled, HATCH_TYPE_Q8_0, 64, 13, 14336, TOL_Q8);
+  close_extra(c, tiled);
 }
 
 /* k = 65536: one invocation owning an output (a row of the matvec, a tile of the matmul) would loop
  * past lavapipe's 65,535 cap; the matvec strides k over its workgroup and the tiled matmul must
  * split k over grid z (5 slices) and reduce. */
 static void test_matmul_loop_cap(hatch_test_ctx *c) {
+  hatch_backend *tiled = extra_backend(c, false, NULL, true);
+  if (tiled) {
+    check(c, tiled, HATCH_TYPE_F32, 9, 13, 65536, TOL_F32);
+    check(c, tiled, HATCH_TYPE_Q8_0, 9, 13, 65536, TOL_Q8);
+  }
+  close_extra(c, tiled);
   check(c, c->vk, HATCH_TYPE_F32, 9, 13, 65536, TOL_F32);
-  check(c, c->vk, HATCH_TYPE_Q8_0, 9, 13, 65536, TOL_Q8);
   check(c, c->vk, HATCH_TYPE_F32, 1, 13, 65536, TOL_F32);
   check(c, c->vk, HATCH_TYPE_Q8_0, 2, 13, 65536, TOL_Q8_DOT);
 }
 
 /* 64 KiB weight chunks: a 127 x 1024 weight spans 9 (F32) to 3 (Q8_0) buffers. */
 static void test_matmul_chunks(hatch_test_ctx *c) {
-  hatch_backend *be = extra_backend(c, false, "65536");
-  hatch_backend *be_float = extra_backend(c, true, "65536");
+  hatch_backend *be = extra_backend(c, false, "65536", false);
+  hatch_backend *be_float = extra_backend(c, true, "65536", true);
   hatch_type types[3] = {HATCH_TYPE_F32, HATCH_TYPE_F16, HATCH_TYPE_Q8_0};
   double tols[3] = {TOL_F32, TOL_F16, TOL_Q8};
   for (int t = 0; be && be_float && t < 3; t++) {
     check(c, be, types[t], 1, 127, 1024, types[t] == HATCH_TYPE_Q8_0 ? TOL_Q8_DOT : tols[t]);
     check(c, be_float, types[t], 2, 127, 1024, tols[t]);
-    check(c, be, types[t], 13, 127, 1000, tols[t]);
+    check(c, be, types[t], 13, 127, 1000, types[t] == HATCH_TYPE_Q8_0 ? TOL_Q8_DOT : tols[t]);
+    check(c, be_float, types[t], 13, 127, 1000, tols[t]); /* tiled over chunks */
   }
   close_extra(c, be);
   close_extra(c, be_float);
