@@ -335,6 +335,7 @@ hatch_status hatch_vk_submit(hatch_vk_backend *vk) {
   rec->sets_in_current = 0;
   for (int i = 0; i < rec->n_scratch; i++) rec->scratch[i].used = 0;
   rec->n_dispatches = 0;
-  vkResetCommandBuffer(rec->cmd, 0);
+  VkResult reset = vkResetCommandBuffer(rec->cmd, 0);
+  if (st == HATCH_OK && reset != VK_SUCCESS) st = hatch_vk_result(reset);
   return st;
 }
