@@ -28,35 +28,10 @@ layout(binding = 3) readonly buffer W { int win[]; };     // WINDOWED: (n_win + 
 layout(binding = 4) writeonly buffer D { float dst[]; };  // (n_q, n_head, d)
 layout(binding = 5) writeonly buffer S { float part[]; }; // n_split > 1: (rows*n_split, 2) then (rows*n_split, d)
 
-layout(push_constant) uniform P {
-  uint d, n_q, n_head, group, n_kv_head, n_kv, mode, kv_offset, chunk, n_split, n_win;
-  float scale;
-} p;
-
-const uint MODE_CAUSAL = 1u, MODE_WINDOWED = 2u;
+#include "attention_range.glsl"
 
 shared float qs[gl_WorkGroupSize.x * MAX_DPT]; // (d)
 shared float sc[gl_WorkGroupSize.x];           // scores of the current key tile
-
-// Keys [lo, hi) query i sees; the same rule as runtime/cpu/attention.c (log2(n_win) iterations).
-void key_range(uint i, out uint lo, out uint hi) {
-  lo = 0u;
-  hi = p.n_kv;
-  if (p.mode == MODE_CAUSAL) {
-    hi = min(p.n_kv, p.kv_offset + i + 1u);
-  } else if (p.mode == MODE_WINDOWED) {
-    uint a = 0u, b = p.n_win;
-    while (b - a > 1u) {
-      uint mid = (a + b) / 2u;
-      if (win[mid] <= int(i)) a = mid;
-      else b = mid;
-    }
-    int w0 = win[a], w1 = win[a + 1u];
-    lo = uint(max(w0, 0));
-    hi = uint(clamp(w1, 0, int(p.n_kv)));
-    if (!(w0 <= int(i) && int(i) < w1) || hi < lo) hi = lo;
-  }
-}
 
 void main() {
   uint WG = gl_WorkGroupSize.x, lid = gl_LocalInvocationID.x;

@@ -78,6 +78,11 @@ double hatch_test_expect_close(hatch_test_ctx *c, hatch_tensor *cpu_dst, hatch_t
   return err;
 }
 
+static uint32_t validation_messages(const hatch_test_ctx *c) {
+  return (c->vk ? hatch_backend_validation_messages(c->vk) : 0) +
+         (c->vk_gpu ? hatch_backend_validation_messages(c->vk_gpu) : 0);
+}
+
 int hatch_test_main(int argc, char **argv, const hatch_test_case *cases, int n_cases) {
   const char *filter = argc > 1 ? argv[1] : NULL;
   hatch_test_ctx ctx = {0};
@@ -108,6 +113,14 @@ int hatch_test_main(int argc, char **argv, const hatch_test_case *cases, int n_c
   } else {
     fprintf(stderr, "backends: %s | %s%s\n", hatch_backend_name(ctx.cpu), hatch_backend_name(ctx.vk),
             opt.enable_validation ? " + validation layer" : "");
+    opt.force_gpu_kernels = true;
+    st = hatch_backend_create_vulkan(&opt, &ctx.vk_gpu);
+    if (st != HATCH_OK) {
+      fprintf(stderr, "cannot create a second Vulkan backend: %s\n", hatch_status_name(st));
+      hatch_backend_destroy(ctx.vk);
+      hatch_backend_destroy(ctx.cpu);
+      return 1;
+    }
   }
   int passed = 0, failed = 0, skipped = 0;
   for (int i = 0; i < n_cases; i++) {
@@ -120,9 +133,9 @@ int hatch_test_main(int argc, char **argv, const hatch_test_case *cases, int n_c
     ctx.case_name = cases[i].name;
     ctx.rng = seed_of(cases[i].name);
     ctx.failures = 0;
-    uint32_t messages_before = ctx.vk ? hatch_backend_validation_messages(ctx.vk) : 0;
+    uint32_t messages_before = validation_messages(&ctx);
     cases[i].run(&ctx);
-    uint32_t messages = ctx.vk ? hatch_backend_validation_messages(ctx.vk) - messages_before : 0;
+    uint32_t messages = validation_messages(&ctx) - messages_before;
     if (messages > 0) {
       fprintf(stderr, "  FAIL %s: %u validation messages\n", cases[i].name, messages);
       ctx.failures++;
@@ -132,7 +145,8 @@ int hatch_test_main(int argc, char **argv, const hatch_test_case *cases, int n_c
     if (ctx.failures) failed++;
     else passed++;
   }
-  uint32_t validation = ctx.vk ? hatch_backend_validation_messages(ctx.vk) : 0;
+  uint32_t validation = validation_messages(&ctx);
+  hatch_backend_destroy(ctx.vk_gpu);
   hatch_backend_destroy(ctx.vk);
   hatch_backend_destroy(ctx.cpu);
   printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);

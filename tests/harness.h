@@ -16,7 +16,9 @@
 
 typedef struct hatch_test_ctx {
   hatch_backend *cpu;
-  hatch_backend *vk; /* NULL when no device */
+  hatch_backend *vk;     /* NULL when no device */
+  hatch_backend *vk_gpu; /* the same device with force_gpu_kernels: on a CPU device (lavapipe) the
+                            GPU-shaped kernels still get tested; NULL when no device */
   uint64_t rng;
   const char *case_name;
   int failures; /* checks failed within the current case */

@@ -134,7 +134,7 @@ static hatch_status setup(hatch_backend *be, const bench_case *c, bench_state *s
     break;
   case OP_RMS_NORM: case OP_SOFTMAX: case OP_SILU: case OP_ADD:
     MAKE(HATCH_TYPE_F32, 2, c->a, c->b, 1);
-    MAKE(HATCH_TYPE_F32, 2, c->a, c->op == OP_ADD ? c->b : c->b, 1);
+    MAKE(HATCH_TYPE_F32, 2, c->a, c->b, 1);
     MAKE(HATCH_TYPE_F32, 1, c->a, 1, 1);
     s->bytes = 4.0 * (double)(c->a * c->b) * (c->op == OP_ADD ? 3.0 : 2.0);
     s->flops = (double)(c->a * c->b) * (c->op == OP_SOFTMAX ? 5.0 : c->op == OP_RMS_NORM ? 4.0 : 1.0);

@@ -244,7 +244,7 @@ hatch_status hatch_backend_create_vulkan(const hatch_vulkan_options *opt, hatch_
   bool dot_pays = vk->caps.integer_dot_accelerated || vk->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   vk->use_integer_dot = vk->caps.integer_dot && dot_pays && !opt->disable_integer_dot &&
                         !getenv("HATCH_VK_NO_INTEGER_DOT");
-  vk->force_tiled_matmul = opt->force_tiled_matmul || getenv("HATCH_VK_TILED_MATMUL");
+  vk->force_gpu_kernels = opt->force_gpu_kernels || getenv("HATCH_VK_GPU_KERNELS");
   vk->max_chunk_bytes = vk->caps.max_storage_buffer_range;
   if (vk->caps.max_allocation_size && vk->caps.max_allocation_size < vk->max_chunk_bytes)
     vk->max_chunk_bytes = vk->caps.max_allocation_size;

@@ -76,7 +76,7 @@ typedef struct hatch_vk_backend {
   uint32_t queue_family;
   hatch_vk_caps caps;
   bool use_integer_dot;
-  bool force_tiled_matmul;
+  bool force_gpu_kernels;
   VkDeviceSize max_chunk_bytes;
   VkDeviceSize allocated_bytes; /* tensors' device memory, checked against the device-local heap */
   hatch_vk_pipeline_set *pipelines;

@@ -1,8 +1,10 @@
-/* Attention on Vulkan, flash-decoding style (shaders/attention.comp): the key range of each
- * (query, head) is cut into chunks, one workgroup per chunk; when there is more than one chunk the
- * partial (max, sum, acc) go to scratch and attention_combine.comp merges them. Chunks are sized so
- * that no invocation crosses the loop budget, and split further when there are too few
- * (query, head) rows to fill the device (decode). */
+/* Attention on Vulkan, flash-decoding style: the key range of each (query, head) is cut into
+ * chunks; when there is more than one chunk the partial (max, sum, acc) go to scratch and
+ * attention_combine.comp merges them. Chunks are sized so that no invocation crosses the loop
+ * budget, and split further when there are too few (query, head) rows to fill the device (decode).
+ * GPUs: one workgroup per chunk (shaders/attention.comp). CPU devices (lavapipe), where barriers and
+ * shared memory are expensive: one invocation per chunk with q and the accumulator in registers
+ * (shaders/attention_rows.comp; measured in bench/README.md). */
 #include "vulkan/vk_internal.h"
 
 #define ATTN_WG 64            /* keys per tile, accumulator dims per pass */
@@ -10,6 +12,8 @@
 #define ATTN_TARGET_GROUPS 256 /* workgroups worth splitting keys for */
 #define ATTN_MIN_CHUNK 256    /* below this a split costs more than it gains */
 #define ATTN_SEARCH_LOOPS 34  /* window binary search (<= 32) and slack */
+#define ROWS_WG 16            /* attention_rows: invocations per workgroup */
+#define ROWS_MAX_D4 64        /* attention_rows: d <= 256 */
 
 typedef struct attn_push {
   uint32_t d, n_q, n_head, group, n_kv_head, n_kv, mode, kv_offset, chunk, n_split, n_win;
@@ -61,6 +65,22 @@ static hatch_status combine(hatch_vk_backend *vk, hatch_tensor *dst, const hatch
   return hatch_vk_dispatch(vk, &c);
 }
 
+/* attention_rows.comp's chunking: each invocation loops (1 + 2*d/4) times per key ([[unroll]] loops
+ * counted as loops, in case a driver ignores the hint); enough chunks to give every thread work. */
+static hatch_status plan_rows(int64_t d, int64_t rows, int64_t bound, attn_plan *out) {
+  int64_t per_key = 1 + 2 * (d / 4);
+  int64_t max_chunk = (HATCH_VK_LOOP_BUDGET - ATTN_SEARCH_LOOPS - 2 * (d / 4) - 8) / per_key;
+  int64_t n_split = ceil_div(bound, max_chunk);
+  int64_t want = ceil_div(4 * ROWS_WG, rows), most = ceil_div(bound, ATTN_MIN_CHUNK);
+  int64_t extra = want < most ? want : most;
+  if (extra > n_split) n_split = extra;
+  int64_t chunk = ceil_div(bound, n_split);
+  n_split = ceil_div(bound, chunk);
+  if (2 * n_split + ceil_div(d, ATTN_WG) * (n_split + 1) > HATCH_VK_LOOP_BUDGET) return HATCH_ERR_TOO_LARGE;
+  *out = (attn_plan){chunk, n_split};
+  return HATCH_OK;
+}
+
 hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *q, const hatch_tensor *k,
                                 const hatch_tensor *v, const hatch_attn_params *p) {
   hatch_vk_backend *vk = hatch_vk(be);
@@ -69,8 +89,10 @@ hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatc
   if (hatch_tensor_nelements(q) > UINT32_MAX || hatch_tensor_nelements(k) > UINT32_MAX) return HATCH_ERR_TOO_LARGE;
   int64_t bound = p->n_kv;
   if (p->mode == HATCH_ATTN_CAUSAL && p->kv_offset + n_q < bound) bound = p->kv_offset + n_q;
+  bool by_rows = vk->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && !vk->force_gpu_kernels && d % 4 == 0 &&
+                 d / 4 <= ROWS_MAX_D4;
   attn_plan plan;
-  hatch_status st = plan_chunks(d, rows, bound, &plan);
+  hatch_status st = by_rows ? plan_rows(d, rows, bound, &plan) : plan_chunks(d, rows, bound, &plan);
   if (st != HATCH_OK) return st;
   if ((uint64_t)rows * (uint64_t)plan.n_split * (uint64_t)(2 + d) > UINT32_MAX) return HATCH_ERR_TOO_LARGE;
 
@@ -81,9 +103,15 @@ hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatc
       .kv_offset = (uint32_t)p->kv_offset, .chunk = (uint32_t)plan.chunk, .n_split = (uint32_t)plan.n_split,
       .n_win = win ? (uint32_t)(win->ne[0] - 1) : 0, .scale = p->scale,
   };
-  hatch_vk_dispatch_desc a = {.variant = k->type == HATCH_TYPE_F16 ? "attention_f16" : "attention_f32",
+  bool f16 = k->type == HATCH_TYPE_F16;
+  hatch_vk_dispatch_desc a = {.variant = by_rows ? (f16 ? "attention_rows_f16" : "attention_rows_f32")
+                                                 : (f16 ? "attention_f16" : "attention_f32"),
                               .spec = {ATTN_WG, (uint32_t)ceil_div(d, ATTN_WG)}, .n_spec = 2, .n_bindings = 6,
                               .push = &push, .push_size = sizeof(push)};
+  if (by_rows) {
+    a.spec[0] = ROWS_WG;
+    a.spec[1] = (uint32_t)(d / 4);
+  }
   st = hatch_vk_tensor_binding(q, false, &a.bindings[0]);
   if (st == HATCH_OK) st = hatch_vk_tensor_binding(k, false, &a.bindings[1]);
   if (st == HATCH_OK) st = hatch_vk_tensor_binding(v, false, &a.bindings[2]);
@@ -97,7 +125,8 @@ hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatc
     st = hatch_vk_scratch(vk, bytes, &a.bindings[5]);
     if (st != HATCH_OK) return st;
   }
-  hatch_vk_groups_2d(vk, (uint64_t)rows * (uint64_t)plan.n_split, a.groups);
+  uint64_t units = (uint64_t)rows * (uint64_t)plan.n_split; /* workgroups, or invocations by rows */
+  hatch_vk_groups_2d(vk, by_rows ? (units + ROWS_WG - 1) / ROWS_WG : units, a.groups);
   st = hatch_vk_dispatch(vk, &a);
   if (st != HATCH_OK || plan.n_split == 1) return st;
   return combine(vk, dst, &a.bindings[5], d, rows, plan.n_split);

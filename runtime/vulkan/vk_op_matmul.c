@@ -215,7 +215,7 @@ hatch_status hatch_vk_matmul(hatch_backend *be, hatch_tensor *dst, const hatch_t
   /* On a CPU device (lavapipe) shared-memory tiles and barriers cost more than they save: prefill
    * walks x in blocks of MATVEC_MAX_N rows through the matvec kernels instead (measured: see
    * bench/README.md). GPUs take the tiled kernel. */
-  bool blocked = n <= MATVEC_MAX_N || (vk->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && !vk->force_tiled_matmul);
+  bool blocked = n <= MATVEC_MAX_N || (vk->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && !vk->force_gpu_kernels);
   int64_t block = n < MATVEC_MAX_N ? n : MATVEC_MAX_N;
   if (blocked && matvec_pick(vk, w->ne[0], block, &sh)) {
     if (w->type == HATCH_TYPE_Q8_0 && vk->use_integer_dot) return matvec_dot(vk, dst, w, x, sh);

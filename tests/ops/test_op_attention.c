@@ -2,6 +2,7 @@
  * numpy fixtures (tools/gen_rope_attention_fixtures.py), then Vulkan against the CPU. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fixture_hra.h"
 #include "harness.h"
@@ -95,12 +96,25 @@ static void check(hatch_test_ctx *c, const attn_shape *s) {
                            .kv_offset = s->kv_offset, .windows = cw};
     HATCH_EXPECT_OK(c, hatch_attention(c->cpu, cd, cq, ck, cv, &p));
     p.windows = vw;
-    HATCH_EXPECT_OK(c, hatch_attention(c->vk, vd, vq, vk, vv, &p));
-    char what[160];
+    char what[200];
     snprintf(what, sizeof(what), "mode=%d n_q=%lld heads=%lld/%lld d=%lld n_kv=%lld/%lld off=%lld %s", (int)s->mode,
              (long long)s->n_q, (long long)s->n_head, (long long)s->n_kv_head, (long long)s->d, (long long)s->n_kv,
              (long long)s->cache_rows, (long long)s->kv_offset, f16 ? "f16" : "f32");
+    HATCH_EXPECT_OK(c, hatch_attention(c->vk, vd, vq, vk, vv, &p));
     hatch_test_expect_close(c, cd, vd, TOL_VULKAN, what);
+    /* the same inputs through the GPU-shaped kernel (differs from the default only on CPU devices) */
+    hatch_tensor *gq, *gk, *gv, *gd, *gw = NULL;
+    gq = hatch_test_tensor(c, c->vk_gpu, HATCH_TYPE_F32, 3, ne_q, q);
+    gk = hatch_test_tensor(c, c->vk_gpu, s->kv_type, 3, ne_kv, f16 ? (void *)k16 : (void *)k);
+    gv = hatch_test_tensor(c, c->vk_gpu, s->kv_type, 3, ne_kv, f16 ? (void *)v16 : (void *)v);
+    gd = hatch_test_tensor(c, c->vk_gpu, HATCH_TYPE_F32, 3, ne_q, NULL);
+    if (s->windows) gw = hatch_test_tensor(c, c->vk_gpu, HATCH_TYPE_I32, 1, (int64_t[]){s->n_win + 1}, s->windows);
+    p.windows = gw;
+    HATCH_EXPECT_OK(c, hatch_attention(c->vk_gpu, gd, gq, gk, gv, &p));
+    strncat(what, " gpu-kernel", sizeof(what) - strlen(what) - 1);
+    hatch_test_expect_close(c, cd, gd, TOL_VULKAN, what);
+    hatch_tensor *alt[5] = {gq, gk, gv, gd, gw};
+    for (int i = 0; i < 5; i++) hatch_tensor_destroy(alt[i]);
     hatch_tensor *all[10] = {cq, vq, ck, vk, cv, vv, cd, vd, cw, vw};
     for (int i = 0; i < 10; i++) hatch_tensor_destroy(all[i]);
   }
@@ -166,6 +180,13 @@ static void test_prefill_loop_cap(hatch_test_ctx *c) {
   check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 128, 1, 1, 16, 36000, 36000, 36000 - 128, HATCH_TYPE_F16, NULL, 0});
 }
 
+/* 64 queries of one head over 70,000 keys: enough rows that only the loop budget asks for a key
+ * split; an invocation of the register kernel (attention_rows, CPU devices) looping over every key
+ * would cross lavapipe's cap (checked: it fails with the split disabled). */
+static void test_rows_loop_cap(hatch_test_ctx *c) {
+  check(c, &(attn_shape){HATCH_ATTN_FULL, 64, 1, 1, 16, 70000, 70000, 0, HATCH_TYPE_F16, NULL, 0});
+}
+
 static void test_bad_params(hatch_test_ctx *c) {
   int64_t ne_q[3] = {16, 3, 4}, ne_kv[3] = {16, 2, 8}, ne_kv1[3] = {16, 1, 8};
   hatch_tensor *q = hatch_test_tensor(c, c->cpu, HATCH_TYPE_F32, 3, ne_q, NULL);
@@ -201,6 +222,7 @@ static const hatch_test_case cases[] = {
     {"attention_windowed", test_windowed, true},
     {"attention_decode_loop_cap", test_decode_loop_cap, true},
     {"attention_prefill_loop_cap", test_prefill_loop_cap, true},
+    {"attention_rows_loop_cap", test_rows_loop_cap, true},
 };
 
 int main(int argc, char **argv) { return hatch_test_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0])); }

@@ -6,7 +6,7 @@
  * hatch_vulkan_options.disable_integer_dot, and weights split over several buffers on a third
  * created while HATCH_VK_MAX_CHUNK_BYTES=65536. Prefill (n > 8) takes the tiled kernel on GPUs but
  * blocked matvecs on CPU devices (lavapipe), so every prefill case runs on the default backend AND
- * on one created with force_tiled_matmul: both paths are tested here whatever the device.
+ * on one created with force_gpu_kernels: both paths are tested here whatever the device.
  *
  * Tolerances (nmse): the CPU and Vulkan read the SAME F16 / Q8_0 weights, so float paths differ only
  * by summation order: ~1e-13 seen, 1e-10 for F32 and Q8_0, 1e-8 for F16 (as specified). The integer-
@@ -125,7 +125,7 @@ static hatch_backend *extra_backend(hatch_test_ctx *c, bool no_integer_dot, cons
   opt.enable_validation = getenv("HATCH_TEST_VALIDATION") != NULL;
   opt.pipeline_cache_dir = "";
   opt.disable_integer_dot = no_integer_dot;
-  opt.force_tiled_matmul = tiled;
+  opt.force_gpu_kernels = tiled;
   if (max_chunk_bytes) setenv("HATCH_VK_MAX_CHUNK_BYTES", max_chunk_bytes, 1);
   hatch_backend *be = NULL;
   hatch_status st = hatch_backend_create_vulkan(&opt, &be);

@@ -27,7 +27,9 @@ typedef struct hatch_cpu_options {
 typedef struct hatch_vulkan_options {
   int device_index;              /* -1: pick the best (discrete > integrated > cpu); env HATCH_VK_DEVICE overrides */
   bool disable_integer_dot;      /* force the float decode path even where OpSDot is available */
-  bool force_tiled_matmul;       /* prefill through the tiled kernel even on CPU devices (tests) */
+  bool force_gpu_kernels;        /* on a CPU device (lavapipe) still use the kernels shaped for GPUs:
+                                    tiled prefill matmul, workgroup-per-query attention (tests);
+                                    env HATCH_VK_GPU_KERNELS=1 */
   bool enable_validation;        /* load VK_LAYER_KHRONOS_validation; messages counted, see below */
   const char *pipeline_cache_dir; /* NULL: $XDG_CACHE_HOME/hatch or ~/.cache/hatch; "" disables */
 } hatch_vulkan_options;
