@@ -33,9 +33,11 @@ static const bench_case cases[] = {
     MM("llama", "test-backend-ops", Q8_0, 4096, 14336, 1), MM("llama", "test-backend-ops", Q8_0, 4096, 14336, 2),
     MM("llama", "test-backend-ops", Q8_0, 4096, 14336, 4), MM("llama", "test-backend-ops", Q8_0, 4096, 14336, 8),
     MM("llama", "test-backend-ops", Q8_0, 4096, 14336, 512),
-    MM("llama", "test-backend-ops", F16, 4096, 14336, 1), MM("llama", "test-backend-ops", F16, 4096, 14336, 8),
+    MM("llama", "test-backend-ops", F16, 4096, 14336, 1), MM("llama", "test-backend-ops", F16, 4096, 14336, 2),
+    MM("llama", "test-backend-ops", F16, 4096, 14336, 4), MM("llama", "test-backend-ops", F16, 4096, 14336, 8),
     MM("llama", "test-backend-ops", F16, 4096, 14336, 512),
-    MM("llama", "test-backend-ops", F32, 4096, 14336, 1), MM("llama", "test-backend-ops", F32, 4096, 14336, 8),
+    MM("llama", "test-backend-ops", F32, 4096, 14336, 1), MM("llama", "test-backend-ops", F32, 4096, 14336, 2),
+    MM("llama", "test-backend-ops", F32, 4096, 14336, 4), MM("llama", "test-backend-ops", F32, 4096, 14336, 8),
     MM("llama", "test-backend-ops", F32, 4096, 14336, 512),
     /* Qwen2.5-VL-3B LLM decode (n = 1) and prefill (n = 512), Q8_0 */
     MM("qwen3b", "llm attn q/o 2048x2048", Q8_0, 2048, 2048, 1), MM("qwen3b", "llm attn k/v 256x2048", Q8_0, 256, 2048, 1),

@@ -278,7 +278,8 @@ hatch_status hatch_vk_scratch_upload(hatch_vk_backend *vk, const void *data, VkD
 
 static hatch_status wait_fence(hatch_vk_backend *vk) {
   hatch_vk_recorder *rec = vk->rec;
-  VkResult r = vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, rec->fence_timeout_ns);
+  VkResult r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_FENCE_WAIT);
+  if (r == VK_SUCCESS) r = vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, rec->fence_timeout_ns);
   if (r == VK_TIMEOUT) {
     fprintf(stderr, "hatch: GPU work did not finish within %.1f s (HATCH_VK_TIMEOUT_MS); waiting for it to drain\n",
             (double)rec->fence_timeout_ns * 1e-9);
@@ -320,7 +321,8 @@ hatch_status hatch_vk_submit(hatch_vk_backend *vk) {
   hatch_status st = hatch_vk_result(r);
   if (st == HATCH_OK) {
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &rec->cmd};
-    r = vkQueueSubmit(vk->queue, 1, &si, rec->fence);
+    r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_SUBMIT);
+    if (r == VK_SUCCESS) r = vkQueueSubmit(vk->queue, 1, &si, rec->fence);
     st = r == VK_SUCCESS ? wait_fence(vk) : mark_lost(vk, r);
   }
   if (st == HATCH_OK && rec->timestamps) {

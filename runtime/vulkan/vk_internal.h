@@ -67,6 +67,22 @@ typedef struct hatch_vk_pipeline hatch_vk_pipeline;
 typedef struct hatch_vk_pipeline_set hatch_vk_pipeline_set;
 typedef struct hatch_vk_recorder hatch_vk_recorder;
 
+/* Fault injection for tests (sqlite's idea): the next `count` calls at a site return `result`
+ * instead of calling the driver, so device loss, timeouts and out-of-memory paths can be run on
+ * any device. */
+typedef enum hatch_vk_fault_site {
+  HATCH_VK_FAULT_NONE,
+  HATCH_VK_FAULT_SUBMIT,     /* vkQueueSubmit */
+  HATCH_VK_FAULT_FENCE_WAIT, /* vkWaitForFences (the work still runs) */
+  HATCH_VK_FAULT_ALLOCATE,   /* vkAllocateMemory */
+} hatch_vk_fault_site;
+
+typedef struct hatch_vk_fault {
+  hatch_vk_fault_site site;
+  VkResult result;
+  int count;
+} hatch_vk_fault;
+
 typedef struct hatch_vk_backend {
   VkInstance instance;
   VkDebugUtilsMessengerEXT messenger;
@@ -83,7 +99,12 @@ typedef struct hatch_vk_backend {
   hatch_vk_recorder *rec;
   hatch_vk_buffer staging; /* grown on demand for uploads/downloads to non-mappable memory */
   hatch_backend *be;       /* the public handle (for counters) */
+  hatch_vk_fault fault;    /* tests only; site NONE otherwise */
 } hatch_vk_backend;
+
+void hatch_vk_inject_fault(hatch_vk_backend *vk, hatch_vk_fault_site site, VkResult result, int count);
+/* VK_SUCCESS, or the injected result when a fault is armed at `site` (consumes one). */
+VkResult hatch_vk_take_fault(hatch_vk_backend *vk, hatch_vk_fault_site site);
 
 static inline hatch_vk_backend *hatch_vk(hatch_backend *be) { return (hatch_vk_backend *)be->impl; }
 

@@ -56,3 +56,13 @@ const char *hatch_vk_result_name(VkResult r) {
     return "VkResult(other)";
   }
 }
+
+void hatch_vk_inject_fault(hatch_vk_backend *vk, hatch_vk_fault_site site, VkResult result, int count) {
+  vk->fault = (hatch_vk_fault){site, result, count};
+}
+
+VkResult hatch_vk_take_fault(hatch_vk_backend *vk, hatch_vk_fault_site site) {
+  if (vk->fault.site != site || vk->fault.count <= 0) return VK_SUCCESS;
+  if (--vk->fault.count == 0) vk->fault.site = HATCH_VK_FAULT_NONE;
+  return vk->fault.result;
+}

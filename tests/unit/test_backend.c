@@ -277,6 +277,77 @@ static void test_validation_detects_misuse(hatch_test_ctx *c) {
 }
 #endif
 
+#ifdef HATCH_HAVE_VULKAN
+/* A backend of its own with one tensor of 5 values, for fault injection. */
+static hatch_backend *fault_backend(hatch_test_ctx *c, hatch_tensor **t) {
+  hatch_vulkan_options opt;
+  hatch_vulkan_options_default(&opt);
+  opt.pipeline_cache_dir = "";
+  hatch_backend *be = NULL;
+  HATCH_EXPECT_OK(c, hatch_backend_create_vulkan(&opt, &be));
+  float x[5] = {1, 2, 3, 4, 5};
+  *t = be ? hatch_test_tensor(c, be, HATCH_TYPE_F32, 1, (int64_t[]){5}, x) : NULL;
+  return be;
+}
+
+/* Device loss at submit: the batch reports it, and every later call refuses work with the same
+ * status instead of touching a dead device; destroying everything still works. */
+static void test_device_lost(hatch_test_ctx *c) {
+  hatch_tensor *t = NULL;
+  hatch_backend *be = fault_backend(c, &t);
+  if (!be || !t) goto done;
+  HATCH_EXPECT_OK(c, hatch_unary(be, t, t, HATCH_UNARY_SILU));
+  hatch_vk_inject_fault(hatch_vk(be), HATCH_VK_FAULT_SUBMIT, VK_ERROR_DEVICE_LOST, 1);
+  fprintf(stderr, "  (the next device-lost message is expected)\n");
+  EXPECT_STATUS(c, hatch_backend_sync(be), HATCH_ERR_DEVICE_LOST);
+  EXPECT_STATUS(c, hatch_unary(be, t, t, HATCH_UNARY_SILU), HATCH_ERR_DEVICE_LOST);
+  float y[5];
+  EXPECT_STATUS(c, hatch_tensor_write(t, y, sizeof(y)), HATCH_ERR_DEVICE_LOST);
+done:
+  hatch_tensor_destroy(t);
+  hatch_backend_destroy(be);
+}
+
+/* A fence wait that times out: the caller hears ERR_TIMEOUT, the queue is drained, and the next
+ * batch runs normally (the timed-out batch's work did happen). */
+static void test_timeout_recovers(hatch_test_ctx *c) {
+  hatch_tensor *t = NULL;
+  hatch_backend *be = fault_backend(c, &t);
+  if (!be || !t) goto done;
+  HATCH_EXPECT_OK(c, hatch_binary(be, t, t, t, HATCH_BINARY_ADD)); /* 2, 4, 6, 8, 10 */
+  hatch_vk_inject_fault(hatch_vk(be), HATCH_VK_FAULT_FENCE_WAIT, VK_TIMEOUT, 1);
+  EXPECT_STATUS(c, hatch_backend_sync(be), HATCH_ERR_TIMEOUT);
+  HATCH_EXPECT_OK(c, hatch_binary(be, t, t, t, HATCH_BINARY_ADD)); /* 4, 8, ... */
+  float y[5] = {0};
+  HATCH_EXPECT_OK(c, hatch_tensor_read(t, y, sizeof(y)));
+  for (int i = 0; i < 5; i++) HATCH_EXPECT(c, y[i] == 4.0f * (float)(i + 1), "y[%d] = %g after recovery", i, y[i]);
+done:
+  hatch_tensor_destroy(t);
+  hatch_backend_destroy(be);
+}
+
+/* Device memory exhausted: allocation falls back to host-visible memory once; when that fails too
+ * the tensor is refused with ERR_OUT_OF_DEVICE_MEMORY, nothing leaks, and the next allocation works. */
+static void test_device_oom(hatch_test_ctx *c) {
+  hatch_tensor *t = NULL, *u = NULL;
+  hatch_backend *be = fault_backend(c, &t);
+  if (!be || !t) goto done;
+  hatch_vk_inject_fault(hatch_vk(be), HATCH_VK_FAULT_ALLOCATE, VK_ERROR_OUT_OF_DEVICE_MEMORY, 3);
+  EXPECT_STATUS(c, hatch_tensor_create(be, HATCH_TYPE_F32, 1, (int64_t[]){1024}, &u), HATCH_ERR_OUT_OF_DEVICE_MEMORY);
+  HATCH_EXPECT(c, u == NULL, "tensor returned on failure");
+  hatch_vk_inject_fault(hatch_vk(be), HATCH_VK_FAULT_ALLOCATE, VK_ERROR_OUT_OF_DEVICE_MEMORY, 1);
+  HATCH_EXPECT_OK(c, hatch_tensor_create(be, HATCH_TYPE_F32, 1, (int64_t[]){1024}, &u)); /* next memory type */
+  hatch_tensor_destroy(u);
+  u = NULL;
+  HATCH_EXPECT_OK(c, hatch_unary(be, t, t, HATCH_UNARY_SILU));
+  HATCH_EXPECT_OK(c, hatch_backend_sync(be));
+done:
+  hatch_tensor_destroy(u);
+  hatch_tensor_destroy(t);
+  hatch_backend_destroy(be);
+}
+#endif
+
 static const hatch_test_case cases[] = {
     {"bad_input_cpu", test_bad_input_cpu, false},
     {"bad_input_vulkan", test_bad_input_vulkan, true},
@@ -288,6 +359,9 @@ static const hatch_test_case cases[] = {
 #ifdef HATCH_HAVE_VULKAN
     {"vk_result_mapping", test_vk_result_mapping, false},
     {"validation_detects_misuse", test_validation_detects_misuse, true},
+    {"device_lost", test_device_lost, true},
+    {"timeout_recovers", test_timeout_recovers, true},
+    {"device_oom", test_device_oom, true},
 #endif
 };
 
