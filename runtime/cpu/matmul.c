@@ -52,8 +52,11 @@ static void load_w(const matmul_job *j, int64_t r, int64_t k0, int64_t len, floa
     const hatch_block_q8_0 *b = (const hatch_block_q8_0 *)j->w + r * (j->kw / 32) + k0 / 32;
     for (int64_t i = 0; i < len; i += 32, b++) {
       float d = fp16_to_fp32_fast(b->d);
-      int64_t nb = len - i < 32 ? len - i : 32;
-      for (int64_t e = 0; e < nb; e++) out[i + e] = d * (float)b->qs[e];
+      if (len - i >= 32) { /* constant trip count: vectorizes */
+        for (int e = 0; e < 32; e++) out[i + e] = d * (float)b->qs[e];
+      } else {
+        for (int64_t e = 0; e < len - i; e++) out[i + e] = d * (float)b->qs[e];
+      }
     }
   }
 }
