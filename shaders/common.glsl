@@ -18,6 +18,9 @@ uint hatch_global_id() { return hatch_group() * gl_WorkGroupSize.x + gl_LocalInv
 // Signed byte j (0..3) of a word of packed int8.
 #define HATCH_I8(word, j) (bitfieldExtract(int(word), 8 * (j), 8))
 
+// C's roundf: halves away from zero (GLSL round() may pick either way), as ggml quantizes.
+float hatch_roundf(float x) { return sign(x) * floor(abs(x) + 0.5); }
+
 float hatch_silu(float x) { return x / (1.0 + exp(-x)); }
 
 // erf by Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7): GLSL has no erf.

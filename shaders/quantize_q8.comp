@@ -29,7 +29,7 @@ void main() {
   float inv = d > 0.0 ? 1.0 / d : 0.0;
   [[unroll]] for (uint w = 0; w < 8; w++) {
     uint word = 0u;
-    [[unroll]] for (uint j = 0; j < 4; j++) word |= (uint(int(round(v[w * 4 + j] * inv))) & 0xffu) << (8u * j);
+    [[unroll]] for (uint j = 0; j < 4; j++) word |= (uint(int(hatch_roundf(v[w * 4 + j] * inv))) & 0xffu) << (8u * j);
     xq[id * 8u + w] = word;
   }
   xd[id] = d;

@@ -51,7 +51,9 @@ hatch_status hatch_tensor_create(hatch_backend *be, hatch_type type, int n_dims,
   }
   size_t row_bytes = hatch_type_row_bytes(type, ne[0]);
   if (row_bytes == 0) return HATCH_ERR_SHAPE; /* Q8_0 rows must be whole blocks */
-  if ((uint64_t)rows > SIZE_MAX / row_bytes) return HATCH_ERR_TOO_LARGE;
+  /* 2^46 bytes (64 TiB) is past any device; the cap also keeps every later size computation
+   * (padding, alignment, offsets) far from wrapping. */
+  if ((uint64_t)rows > ((uint64_t)1 << 46) / row_bytes) return HATCH_ERR_TOO_LARGE;
 
   hatch_tensor *t = calloc(1, sizeof(*t));
   if (!t) return HATCH_ERR_OUT_OF_MEMORY;

@@ -33,6 +33,7 @@ hatch_status hatch_matmul(hatch_backend *be, hatch_tensor *dst, const hatch_tens
   CHECK(k_fits, HATCH_ERR_SHAPE);
   CHECK(w->ne[2] == 1 && w->ne[3] == 1, HATCH_ERR_SHAPE);
   CHECK(dst->ne[0] == w->ne[1] && hatch_tensor_rows(dst) == hatch_tensor_rows(x), HATCH_ERR_SHAPE);
+  CHECK(dst != x && dst != w, HATCH_ERR_INVALID_ARGUMENT); /* every output reads a whole row of x */
   return be->vt->matmul(be, dst, w, x);
 }
 
@@ -147,13 +148,14 @@ hatch_status hatch_attention(hatch_backend *be, hatch_tensor *dst, const hatch_t
   CHECK(same_shape(dst, q) && same_shape(k, v) && q->ne[3] == 1 && k->ne[3] == 1, HATCH_ERR_SHAPE);
   CHECK(k->ne[0] == q->ne[0] && q->ne[1] % k->ne[1] == 0, HATCH_ERR_SHAPE);
   CHECK(isfinite(p->scale) && p->scale > 0.0f, HATCH_ERR_INVALID_ARGUMENT);
+  CHECK(dst != q && dst != k && dst != v, HATCH_ERR_INVALID_ARGUMENT); /* outputs may not overwrite inputs */
   int64_t n_kv = p->n_kv ? p->n_kv : k->ne[2];
   CHECK(n_kv >= 1 && n_kv <= k->ne[2], HATCH_ERR_SHAPE);
   switch (p->mode) {
   case HATCH_ATTN_FULL:
     break;
   case HATCH_ATTN_CAUSAL:
-    CHECK(p->kv_offset >= 0 && p->kv_offset + q->ne[2] <= n_kv, HATCH_ERR_SHAPE);
+    CHECK(p->kv_offset >= 0 && p->kv_offset <= n_kv - q->ne[2], HATCH_ERR_SHAPE); /* no overflow */
     break;
   case HATCH_ATTN_WINDOWED:
     CHECK(p->windows, HATCH_ERR_INVALID_ARGUMENT);

@@ -75,7 +75,7 @@ hatch_status hatch_cpu_image_resize(hatch_backend *be, hatch_tensor *dst, const 
     int64_t origin = p.horizontal ? p.row_first : 0; /* tmp starts at source row row_first */
     run_pass(pool, dst->data, vin, &p.v, p.dst_w, p.dst_w, p.dst_h, origin, true);
   }
-  if (!p.horizontal && !p.vertical) memcpy(dst->data, src->data, (size_t)p.src_w * (size_t)p.src_h * 3);
+  if (!p.horizontal && !p.vertical) memmove(dst->data, src->data, (size_t)p.src_w * (size_t)p.src_h * 3); /* dst may be src */
   free(tmp);
   hatch_resize_plan_free(&p);
   return HATCH_OK;

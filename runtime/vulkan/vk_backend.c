@@ -32,9 +32,15 @@ static hatch_status vk_tensor_alloc(hatch_backend *be, hatch_tensor *t) {
   hatch_vk_backend *vk = hatch_vk(be);
   int64_t rows = hatch_tensor_rows(t);
   VkDeviceSize so;
-  VkDeviceSize row_bytes = chunk_bytes(vk, t->type, t->ne[0], 1, &so) + 256;
-  int64_t rows_per_chunk = (int64_t)(vk->max_chunk_bytes / row_bytes);
+  /* Per row: the row's bytes (Q8_0: quants + fp16 scales); per chunk, once: the scales' alignment
+   * and the rounding of each region to whole words. */
+  VkDeviceSize row_bytes = t->type == HATCH_TYPE_Q8_0 ? (VkDeviceSize)(t->ne[0] + t->ne[0] / 16)
+                                                      : hatch_type_row_bytes(t->type, t->ne[0]);
+  VkDeviceSize slack = (vk->caps.min_storage_offset_align ? vk->caps.min_storage_offset_align : 16) + 8;
+  if (vk->max_chunk_bytes <= slack) return HATCH_ERR_TOO_LARGE;
+  int64_t rows_per_chunk = (int64_t)((vk->max_chunk_bytes - slack) / row_bytes);
   if (rows_per_chunk < 1) return HATCH_ERR_TOO_LARGE; /* one row over the binding limit */
+  if (rows_per_chunk > rows) rows_per_chunk = rows;
   int64_t n_chunks64 = (rows + rows_per_chunk - 1) / rows_per_chunk;
   /* Drivers may allocate lazily (lavapipe over-commits host memory): refuse what the heap can't hold. */
   VkDeviceSize total = (VkDeviceSize)n_chunks64 * chunk_bytes(vk, t->type, t->ne[0], rows_per_chunk, &so);
@@ -73,7 +79,7 @@ static void vk_tensor_free(hatch_backend *be, hatch_tensor *t) {
   hatch_vk_tensor *vt = t->impl;
   if (!vt) return;
   /* Work recorded against this tensor must finish before its memory goes. */
-  hatch_vk_submit(hatch_vk(be));
+  hatch_vk_drain(hatch_vk(be));
   for (int i = 0; i < vt->n_chunks; i++) {
     hatch_vk(be)->allocated_bytes -= vt->chunks[i].buf.size;
     hatch_vk_buffer_destroy(hatch_vk(be), &vt->chunks[i].buf);
@@ -181,10 +187,8 @@ static hatch_status vk_sync(hatch_backend *be) { return hatch_vk_submit(hatch_vk
 
 static void vk_destroy(hatch_backend *be) {
   hatch_vk_backend *vk = hatch_vk(be);
-  if (vk->device) {
-    hatch_vk_submit(vk);
-    vkDeviceWaitIdle(vk->device);
-  }
+  if (vk->device && vk->rec) hatch_vk_drain(vk);
+  if (vk->device) vkDeviceWaitIdle(vk->device);
   hatch_vk_buffer_destroy(vk, &vk->staging);
   hatch_vk_recorder_destroy(vk);
   if (vk->device) hatch_vk_pipelines_destroy(vk);

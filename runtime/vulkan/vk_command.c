@@ -28,7 +28,8 @@ struct hatch_vk_recorder {
   VkFence fence;
   VkQueryPool timestamps;
   bool open;
-  bool lost; /* after VK_ERROR_DEVICE_LOST nothing more is submitted */
+  bool in_flight; /* submitted, completion not yet seen (a wait timed out) */
+  bool lost;      /* after VK_ERROR_DEVICE_LOST nothing more is submitted */
   uint32_t n_dispatches;
   uint64_t fence_timeout_ns;
 
@@ -41,6 +42,8 @@ struct hatch_vk_recorder {
   tracked_range written[MAX_TRACKED], read[MAX_TRACKED];
   int n_written, n_read;
 };
+
+static hatch_status wait_in_flight(hatch_vk_backend *vk);
 
 static hatch_status mark_lost(hatch_vk_backend *vk, VkResult r) {
   if (r == VK_ERROR_DEVICE_LOST) {
@@ -107,6 +110,8 @@ static hatch_status begin_if_needed(hatch_vk_backend *vk) {
   hatch_vk_recorder *rec = vk->rec;
   if (rec->lost) return HATCH_ERR_DEVICE_LOST;
   if (rec->open) return HATCH_OK;
+  hatch_status st = wait_in_flight(vk); /* a timed-out batch still owns the command buffer */
+  if (st != HATCH_OK) return st;
   VkCommandBufferBeginInfo bi = {
       .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
   VkResult r = vkBeginCommandBuffer(rec->cmd, &bi);
@@ -115,6 +120,17 @@ static hatch_status begin_if_needed(hatch_vk_backend *vk) {
     vkCmdResetQueryPool(rec->cmd, rec->timestamps, 0, 2);
     vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, rec->timestamps, 0);
   }
+  /* why: writes of earlier submissions (batches, staging copies) must be visible to this batch;
+   * a fence orders execution only, a barrier's first scope reaches back through submission order */
+  VkMemoryBarrier mb = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                       VK_ACCESS_TRANSFER_WRITE_BIT,
+  };
+  vkCmdPipelineBarrier(rec->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
+                       NULL);
   rec->open = true;
   rec->n_written = rec->n_read = 0;
   return HATCH_OK;
@@ -276,31 +292,79 @@ hatch_status hatch_vk_scratch_upload(hatch_vk_backend *vk, const void *data, VkD
   return HATCH_ERR_INVALID_ARGUMENT;
 }
 
-static hatch_status wait_fence(hatch_vk_backend *vk) {
+/* The batch is over: its fence, descriptor sets, scratch and command buffer are free again. */
+static hatch_status finish_batch(hatch_vk_backend *vk, bool completed) {
   hatch_vk_recorder *rec = vk->rec;
+  rec->in_flight = false;
+  if (completed && rec->timestamps) {
+    uint64_t ts[2];
+    if (vkGetQueryPoolResults(vk->device, rec->timestamps, 0, 2, sizeof(ts), ts, sizeof(uint64_t),
+                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS) {
+      uint64_t mask = vk->caps.timestamp_valid_bits >= 64 ? ~0ull : (1ull << vk->caps.timestamp_valid_bits) - 1;
+      vk->be->last_batch_ns = (double)((ts[1] - ts[0]) & mask) * vk->caps.timestamp_period_ns;
+    }
+  }
+  for (int i = 0; i < rec->n_desc_pools; i++) vkResetDescriptorPool(vk->device, rec->desc_pools[i], 0);
+  rec->desc_pool_current = 0;
+  rec->sets_in_current = 0;
+  for (int i = 0; i < rec->n_scratch; i++) rec->scratch[i].used = 0;
+  rec->n_dispatches = 0;
+  VkResult r = completed ? vkResetFences(vk->device, 1, &rec->fence) : VK_SUCCESS;
+  VkResult reset = vkResetCommandBuffer(rec->cmd, 0);
+  return hatch_vk_result(r != VK_SUCCESS ? r : reset);
+}
+
+/* Waits (up to the timeout) for the submitted batch. On VK_TIMEOUT the batch stays in flight and
+ * owns its command buffer, descriptor sets and scratch: the caller hears ERR_TIMEOUT at once and
+ * the next call waits again before reusing anything. Any other failure means the device is gone. */
+static hatch_status wait_in_flight(hatch_vk_backend *vk) {
+  hatch_vk_recorder *rec = vk->rec;
+  if (!rec->in_flight) return HATCH_OK;
   VkResult r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_FENCE_WAIT);
   if (r == VK_SUCCESS) r = vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, rec->fence_timeout_ns);
   if (r == VK_TIMEOUT) {
-    fprintf(stderr, "hatch: GPU work did not finish within %.1f s (HATCH_VK_TIMEOUT_MS); waiting for it to drain\n",
-            (double)rec->fence_timeout_ns * 1e-9);
-    /* The queue still owns the command buffer: it cannot be reused until the work ends. */
-    VkResult drained = vkQueueWaitIdle(vk->queue);
-    if (drained != VK_SUCCESS) return mark_lost(vk, drained);
-    vkResetFences(vk->device, 1, &rec->fence);
+    fprintf(stderr, "hatch: GPU work not finished after %.1f s (HATCH_VK_TIMEOUT_MS); it stays queued and the next "
+            "call waits for it again\n", (double)rec->fence_timeout_ns * 1e-9);
     return HATCH_ERR_TIMEOUT;
   }
-  if (r != VK_SUCCESS) return mark_lost(vk, r);
-  return hatch_vk_result(vkResetFences(vk->device, 1, &rec->fence));
+  if (r != VK_SUCCESS) {
+    rec->lost = true;
+    fprintf(stderr, "hatch: waiting for the GPU failed (%s); the backend refuses further work\n",
+            hatch_vk_result_name(r));
+    return hatch_vk_result(r);
+  }
+  return finish_batch(vk, true);
+}
+
+/* Drains the batch in flight without a timeout: only before memory it may use is freed. */
+hatch_status hatch_vk_drain(hatch_vk_backend *vk) {
+  hatch_status st = hatch_vk_submit(vk);
+  if (st == HATCH_ERR_TIMEOUT && !vk->rec->lost) {
+    VkResult r = vkQueueWaitIdle(vk->queue);
+    st = r == VK_SUCCESS ? finish_batch(vk, true) : mark_lost(vk, r);
+  }
+  return st;
 }
 
 hatch_status hatch_vk_copy_now(hatch_vk_backend *vk, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
                                VkDeviceSize dst_off, VkDeviceSize size) {
   hatch_vk_recorder *rec = vk->rec;
   if (rec->lost) return HATCH_ERR_DEVICE_LOST;
+  hatch_status st = wait_in_flight(vk); /* the fence is shared with batches */
+  if (st != HATCH_OK) return st;
   VkCommandBufferBeginInfo bi = {
       .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
   VkResult r = vkBeginCommandBuffer(rec->copy_cmd, &bi);
   if (r != VK_SUCCESS) return hatch_vk_result(r);
+  /* why: earlier batches' shader writes must be visible to this copy, and its writes to later ones
+   * (a fence alone orders execution, not memory) */
+  VkMemoryBarrier mb = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+  };
+  vkCmdPipelineBarrier(rec->copy_cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
+                       VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
   VkBufferCopy region = {src_off, dst_off, size};
   vkCmdCopyBuffer(rec->copy_cmd, src, dst, 1, &region);
   r = vkEndCommandBuffer(rec->copy_cmd);
@@ -308,36 +372,32 @@ hatch_status hatch_vk_copy_now(hatch_vk_backend *vk, VkBuffer src, VkDeviceSize 
   VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &rec->copy_cmd};
   r = vkQueueSubmit(vk->queue, 1, &si, rec->fence);
   if (r != VK_SUCCESS) return mark_lost(vk, r);
-  return wait_fence(vk);
+  /* A copy is short: one that outlives the timeout is treated as a hung device. */
+  r = vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, rec->fence_timeout_ns);
+  if (r == VK_TIMEOUT) r = VK_ERROR_DEVICE_LOST;
+  if (r != VK_SUCCESS) return mark_lost(vk, r);
+  return hatch_vk_result(vkResetFences(vk->device, 1, &rec->fence));
 }
 
 hatch_status hatch_vk_submit(hatch_vk_backend *vk) {
   hatch_vk_recorder *rec = vk->rec;
   if (rec->lost) return HATCH_ERR_DEVICE_LOST;
-  if (!rec->open) return HATCH_OK;
+  if (!rec->open) return wait_in_flight(vk);
   rec->open = false;
   if (rec->timestamps) vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->timestamps, 1);
   VkResult r = vkEndCommandBuffer(rec->cmd);
-  hatch_status st = hatch_vk_result(r);
-  if (st == HATCH_OK) {
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &rec->cmd};
-    r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_SUBMIT);
-    if (r == VK_SUCCESS) r = vkQueueSubmit(vk->queue, 1, &si, rec->fence);
-    st = r == VK_SUCCESS ? wait_fence(vk) : mark_lost(vk, r);
+  if (r != VK_SUCCESS) {
+    finish_batch(vk, false);
+    return hatch_vk_result(r);
   }
-  if (st == HATCH_OK && rec->timestamps) {
-    uint64_t ts[2];
-    if (vkGetQueryPoolResults(vk->device, rec->timestamps, 0, 2, sizeof(ts), ts, sizeof(uint64_t),
-                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS)
-      vk->be->last_batch_ns = (double)(ts[1] - ts[0]) * vk->caps.timestamp_period_ns;
+  VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &rec->cmd};
+  r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_SUBMIT);
+  if (r == VK_SUCCESS) r = vkQueueSubmit(vk->queue, 1, &si, rec->fence);
+  if (r != VK_SUCCESS) {
+    hatch_status st = mark_lost(vk, r);
+    finish_batch(vk, false); /* nothing was queued: everything is free again */
+    return st;
   }
-  /* The batch is over (or failed): its descriptor sets and scratch are free again. */
-  for (int i = 0; i < rec->n_desc_pools; i++) vkResetDescriptorPool(vk->device, rec->desc_pools[i], 0);
-  rec->desc_pool_current = 0;
-  rec->sets_in_current = 0;
-  for (int i = 0; i < rec->n_scratch; i++) rec->scratch[i].used = 0;
-  rec->n_dispatches = 0;
-  VkResult reset = vkResetCommandBuffer(rec->cmd, 0);
-  if (st == HATCH_OK && reset != VK_SUCCESS) st = hatch_vk_result(reset);
-  return st;
+  rec->in_flight = true;
+  return wait_in_flight(vk);
 }

@@ -40,8 +40,17 @@ static hatch_status create_instance(VkInstance *out, bool validation, char *err,
   };
   const char *layers[] = {VALIDATION_LAYER};
   const char *exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
+  /* With validation, synchronization validation too: lavapipe runs dispatches in order, so a
+   * missing barrier never shows as a wrong result there; only this layer catches it. */
+  VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+  VkValidationFeaturesEXT features = {
+      .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+      .enabledValidationFeatureCount = 1,
+      .pEnabledValidationFeatures = enables,
+  };
   VkInstanceCreateInfo ci = {
       .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+      .pNext = validation ? &features : NULL,
       .pApplicationInfo = &app,
       .enabledLayerCount = validation ? 1 : 0,
       .ppEnabledLayerNames = layers,
@@ -68,6 +77,13 @@ static bool has_device_extension(VkPhysicalDevice pd, const char *name) {
   return found;
 }
 
+/* Appends s to a pNext chain when `when`. */
+static void chain(VkBaseOutStructure **tail, void *s, bool when) {
+  if (!when) return;
+  (*tail)->pNext = s;
+  *tail = s;
+}
+
 static void probe_caps(VkPhysicalDevice pd, hatch_vk_caps *c) {
   memset(c, 0, sizeof(*c));
   VkPhysicalDeviceShaderIntegerDotProductProperties dot_props = {
@@ -77,26 +93,28 @@ static void probe_caps(VkPhysicalDevice pd, hatch_vk_caps *c) {
   VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-  VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
-  sg.pNext = &m3;
-  m3.pNext = &driver;
+  VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   VkPhysicalDeviceProperties base;
   vkGetPhysicalDeviceProperties(pd, &base);
-  bool v13 = base.apiVersion >= VK_API_VERSION_1_3;
-  bool has_dot = v13 || has_device_extension(pd, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
-  bool has_sg_size = v13 || has_device_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
-  void **tail = &driver.pNext;
-  if (has_dot) {
-    *tail = &dot_props;
-    tail = &dot_props.pNext;
-  }
-  if (has_sg_size) *tail = &sg_size;
+  /* The instance asks for 1.2: newer structs are chained only where 1.2 or an extension allows them. */
+  bool api12 = base.apiVersion >= VK_API_VERSION_1_2;
+  bool has_driver = api12 || has_device_extension(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+  bool has_dot = has_device_extension(pd, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+  bool has_sg_size = has_device_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+  bool has_f16i8 = api12 || has_device_extension(pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+  bool has_s8 = api12 || has_device_extension(pd, VK_KHR_8BIT_STORAGE_EXTENSION_NAME);
+  VkBaseOutStructure *tail = (VkBaseOutStructure *)&props;
+  chain(&tail, &sg, true);
+  chain(&tail, &m3, true);
+  chain(&tail, &driver, has_driver);
+  chain(&tail, &dot_props, has_dot);
+  chain(&tail, &sg_size, has_sg_size);
   vkGetPhysicalDeviceProperties2(pd, &props);
 
   const VkPhysicalDeviceProperties *p = &props.properties;
   snprintf(c->device_name, sizeof(c->device_name), "%s", p->deviceName);
-  snprintf(c->driver_name, sizeof(c->driver_name), "%s", driver.driverName);
-  snprintf(c->driver_info, sizeof(c->driver_info), "%s", driver.driverInfo);
+  snprintf(c->driver_name, sizeof(c->driver_name), "%s", has_driver ? driver.driverName : "unknown");
+  snprintf(c->driver_info, sizeof(c->driver_info), "%s", has_driver ? driver.driverInfo : "");
   memcpy(c->pipeline_cache_uuid, p->pipelineCacheUUID, VK_UUID_SIZE);
   c->device_type = p->deviceType;
   c->api_version = p->apiVersion;
@@ -119,12 +137,15 @@ static void probe_caps(VkPhysicalDevice pd, hatch_vk_caps *c) {
   VkPhysicalDeviceShaderIntegerDotProductFeatures dot_feat = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
   VkPhysicalDevice8BitStorageFeatures s8 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES};
-  VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-                                              .pNext = &s8};
+  VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
   VkPhysicalDeviceShaderFloat16Int8Features f16i8 = {
-      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES, .pNext = &s16};
-  if (has_dot) s8.pNext = &dot_feat;
-  VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f16i8};
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+  VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+  tail = (VkBaseOutStructure *)&feats;
+  chain(&tail, &s16, true);
+  chain(&tail, &f16i8, has_f16i8);
+  chain(&tail, &s8, has_s8);
+  chain(&tail, &dot_feat, has_dot);
   vkGetPhysicalDeviceFeatures2(pd, &feats);
   c->shader_int8 = f16i8.shaderInt8;
   c->shader_float16 = f16i8.shaderFloat16;
@@ -204,12 +225,28 @@ static hatch_status pick_device(hatch_vk_backend *vk, int requested, char *err, 
     return st == HATCH_ERR_NO_DEVICE ? st : st;
   }
   const char *env = getenv("HATCH_VK_DEVICE");
-  if (env && *env) requested = atoi(env);
+  if (env && *env) {
+    char *end = NULL;
+    long v = strtol(env, &end, 10);
+    if (*end != '\0' || v < 0 || v > 255) {
+      snprintf(err, err_len, "HATCH_VK_DEVICE='%s' is not a device index (see hatch doctor)", env);
+      free(pds);
+      return HATCH_ERR_INVALID_ARGUMENT;
+    }
+    requested = (int)v;
+  }
   int best = -1, best_rank = -1;
   if (requested >= 0) {
     if ((uint32_t)requested >= n) {
       snprintf(err, err_len, "Vulkan device %d requested (HATCH_VK_DEVICE or option) but only %u present",
                requested, n);
+      free(pds);
+      return HATCH_ERR_NO_DEVICE;
+    }
+    hatch_vk_caps c;
+    probe_caps(pds[requested], &c);
+    if (c.api_version < VK_API_VERSION_1_1) {
+      snprintf(err, err_len, "Vulkan device %d (%s) is Vulkan 1.0; hatch needs 1.1", requested, c.device_name);
       free(pds);
       return HATCH_ERR_NO_DEVICE;
     }
@@ -248,7 +285,10 @@ static hatch_status create_device(hatch_vk_backend *vk, char *err, size_t err_le
     if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) family = (int)i;
   for (uint32_t i = 0; i < nq && family < 0; i++)
     if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family = (int)i;
-  if (family >= 0) vk->caps.timestamps = qf[family].timestampValidBits > 0;
+  if (family >= 0) {
+    vk->caps.timestamp_valid_bits = qf[family].timestampValidBits;
+    vk->caps.timestamps = qf[family].timestampValidBits > 0;
+  }
   free(qf);
   if (family < 0) {
     snprintf(err, err_len, "%s has no compute queue", vk->caps.device_name);

@@ -35,6 +35,7 @@ typedef struct hatch_vk_caps {
   VkDeviceSize device_local_bytes;
   bool unified_memory; /* a device-local memory type is also host-visible */
   float timestamp_period_ns;
+  uint32_t timestamp_valid_bits;
   bool timestamps;
 } hatch_vk_caps;
 
@@ -164,8 +165,11 @@ hatch_status hatch_vk_scratch(hatch_vk_backend *vk, VkDeviceSize size, hatch_vk_
 hatch_status hatch_vk_scratch_upload(hatch_vk_backend *vk, const void *data, VkDeviceSize size, hatch_vk_binding *out);
 /* Records a buffer copy (bandwidth ceiling in `hatch bench ops`). */
 hatch_status hatch_vk_record_copy(hatch_vk_backend *vk, VkBuffer src, VkBuffer dst, VkDeviceSize size);
-/* Submits what is recorded, waits (with a timeout) and measures its GPU time. */
+/* Submits what is recorded, waits (with a timeout) and measures its GPU time. On ERR_TIMEOUT the
+ * work stays queued; the next call waits for it again. */
 hatch_status hatch_vk_submit(hatch_vk_backend *vk);
+/* Like submit, but waits without a timeout for work in flight: before freeing memory it may use. */
+hatch_status hatch_vk_drain(hatch_vk_backend *vk);
 uint32_t hatch_vk_pending_dispatches(const hatch_vk_backend *vk);
 
 /* vk_backend.c: bindings for a tensor's storage (single-chunk tensors; others say ERR_TOO_LARGE). */

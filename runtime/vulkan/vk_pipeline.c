@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "vulkan/vk_internal.h"
 #include "vulkan/vk_shaders.h"
@@ -130,14 +131,18 @@ static void save_cache(hatch_vk_backend *vk, hatch_vk_pipeline_set *set) {
   snprintf(dir, sizeof(dir), "%s", set->cache_path);
   char *slash = strrchr(dir, '/');
   if (slash) *slash = 0;
-  snprintf(tmp, sizeof(tmp), "%s.tmp", set->cache_path);
+  snprintf(tmp, sizeof(tmp), "%s.XXXXXX", set->cache_path); /* unique: two processes may save at once */
   if (vkGetPipelineCacheData(vk->device, set->cache, &size, data) == VK_SUCCESS && make_dirs(dir)) {
-    FILE *f = fopen(tmp, "wb"); /* write beside, then rename: a crash never leaves half a cache */
+    int fd = mkstemp(tmp); /* write beside, then rename: a crash never leaves half a cache */
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (f) {
       bool ok = fwrite(data, 1, size, f) == size;
       ok = fclose(f) == 0 && ok;
-      if (ok) rename(tmp, set->cache_path);
-      else remove(tmp);
+      if (ok) ok = rename(tmp, set->cache_path) == 0;
+      if (!ok) remove(tmp);
+    } else if (fd >= 0) {
+      close(fd);
+      remove(tmp);
     }
   }
   free(data);

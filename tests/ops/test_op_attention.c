@@ -167,17 +167,18 @@ static void test_windowed(hatch_test_ctx *c) {
   check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 127, 2, 1, 128, 127, 127, 0, HATCH_TYPE_F16, w127, 5});
 }
 
-/* Decode over 70,000 keys: one invocation doing the whole key range would loop ~70,000/64 tiles of
- * ~200 iterations, far past lavapipe's 65,535. */
-static void test_decode_loop_cap(hatch_test_ctx *c) {
+/* Decode over 70,000 keys (long context): with one (query, head) row per KV head the key range is
+ * split for parallelism anyway, far below the loop budget; this case checks the many-chunk combine.
+ * The budget itself is exercised by the two *_loop_cap cases below. */
+static void test_decode_long_context(hatch_test_ctx *c) {
   check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 2, 1, 16, 70000, 70000, 69999, HATCH_TYPE_F16, NULL, 0});
 }
 
-/* 128 queries over 36,000 F16 keys: the key split comes from the loop budget alone (128 rows need
- * only 2 chunks to fill the device, the budget asks for 4). Unsplit, one invocation would loop
- * ~563 tiles x ~145 = ~82,000 times (checked: it fails on lavapipe when the split is disabled). */
+/* 256 queries over 36,000 F16 keys: enough rows that no split is wanted for parallelism, so the
+ * key split of the workgroup-per-query kernel (vk_gpu) comes from the loop budget alone: unsplit,
+ * one invocation would loop ~563 tiles x ~210 = ~118,000 times. */
 static void test_prefill_loop_cap(hatch_test_ctx *c) {
-  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 128, 1, 1, 16, 36000, 36000, 36000 - 128, HATCH_TYPE_F16, NULL, 0});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 256, 1, 1, 16, 36000, 36000, 36000 - 256, HATCH_TYPE_F16, NULL, 0});
 }
 
 /* 64 queries of one head over 70,000 keys: enough rows that only the loop budget asks for a key
@@ -199,6 +200,7 @@ static void test_bad_params(hatch_test_ctx *c) {
   hatch_attn_params past_end = {.mode = HATCH_ATTN_CAUSAL, .scale = 0.25f, .kv_offset = 5};
   hatch_attn_params no_windows = {.mode = HATCH_ATTN_WINDOWED, .scale = 0.25f};
   hatch_attn_params long_kv = {.mode = HATCH_ATTN_FULL, .scale = 0.25f, .n_kv = 9};
+  hatch_attn_params huge_offset = {.mode = HATCH_ATTN_CAUSAL, .scale = 0.25f, .kv_offset = INT64_MAX};
   HATCH_EXPECT(c, hatch_attention(c->cpu, d, q, k2, k2, &ok) == HATCH_ERR_SHAPE, "3 heads over 2 KV heads accepted");
   HATCH_EXPECT(c, hatch_attention(c->cpu, d, q, k1, k16, &ok) == HATCH_ERR_TYPE, "K F32 with V F16 accepted");
   HATCH_EXPECT(c, hatch_attention(c->cpu, d, q, k1, k1, &zero_scale) == HATCH_ERR_INVALID_ARGUMENT, "scale 0 accepted");
@@ -206,6 +208,9 @@ static void test_bad_params(hatch_test_ctx *c) {
   HATCH_EXPECT(c, hatch_attention(c->cpu, d, q, k1, k1, &no_windows) == HATCH_ERR_INVALID_ARGUMENT,
                "WINDOWED without windows accepted");
   HATCH_EXPECT(c, hatch_attention(c->cpu, d, q, k1, k1, &long_kv) == HATCH_ERR_SHAPE, "n_kv > cache rows accepted");
+  HATCH_EXPECT(c, hatch_attention(c->cpu, d, q, k1, k1, &huge_offset) == HATCH_ERR_SHAPE,
+               "kv_offset INT64_MAX accepted (kv_offset + n_q overflows)");
+  HATCH_EXPECT(c, hatch_attention(c->cpu, q, q, k1, k1, &ok) == HATCH_ERR_INVALID_ARGUMENT, "dst aliasing q accepted");
   HATCH_EXPECT_OK(c, hatch_attention(c->cpu, d, q, k1, k1, &ok));
   hatch_tensor *all[5] = {q, d, k2, k1, k16};
   for (int i = 0; i < 5; i++) hatch_tensor_destroy(all[i]);
@@ -220,7 +225,7 @@ static const hatch_test_case cases[] = {
     {"attention_f16_kv", test_f16_kv, true},
     {"attention_kv_cache", test_kv_cache, true},
     {"attention_windowed", test_windowed, true},
-    {"attention_decode_loop_cap", test_decode_loop_cap, true},
+    {"attention_decode_long_context", test_decode_long_context, true},
     {"attention_prefill_loop_cap", test_prefill_loop_cap, true},
     {"attention_rows_loop_cap", test_rows_loop_cap, true},
 };

@@ -79,7 +79,8 @@ static void test_rms_norm(hatch_test_ctx *c) {
   check(c, RMS_NOW, 2048, 3, 1, 1e-10);
 }
 
-/* A row of 131,072: one invocation per row would loop past lavapipe's 65,535 cap. */
+/* A row of 131,072: a kernel giving each row to one invocation would loop past lavapipe's 65,535
+ * cap; this one strides the row over 128 invocations (1,024 iterations each per pass). */
 static void test_rms_norm_loop_cap(hatch_test_ctx *c) { check(c, RMS, 131072, 2, 1, 1e-10); }
 
 static void test_softmax(hatch_test_ctx *c) {

@@ -32,6 +32,9 @@ static void bad_input_on(hatch_test_ctx *c, hatch_backend *be, hatch_backend *ot
   EXPECT_STATUS(c, hatch_matmul(be, dst, w, xh), HATCH_ERR_TYPE);          /* f16 activations */
   EXPECT_STATUS(c, hatch_matmul(be, dst, w, foreign), HATCH_ERR_BACKEND_MISMATCH);
   EXPECT_STATUS(c, hatch_matmul(NULL, dst, w, x), HATCH_ERR_INVALID_ARGUMENT);
+  hatch_tensor *sq = hatch_test_tensor(c, be, HATCH_TYPE_F32, 2, (int64_t[]){4, 4}, ones);
+  if (sq) EXPECT_STATUS(c, hatch_matmul(be, sq, sq, sq), HATCH_ERR_INVALID_ARGUMENT); /* dst aliases x */
+  hatch_tensor_destroy(sq);
   EXPECT_STATUS(c, hatch_rms_norm(be, w, w, NULL, 0.0f), HATCH_ERR_INVALID_ARGUMENT);
   EXPECT_STATUS(c, hatch_rms_norm(be, dst, w, NULL, 1e-6f), HATCH_ERR_SHAPE);
   EXPECT_STATUS(c, hatch_binary(be, w, w, x, HATCH_BINARY_ADD), HATCH_ERR_SHAPE);
@@ -50,6 +53,9 @@ static void bad_input_on(hatch_test_ctx *c, hatch_backend *be, hatch_backend *ot
   EXPECT_STATUS(c, hatch_tensor_create(be, HATCH_TYPE_F32, 2, (int64_t[]){-1, 2}, &t), HATCH_ERR_SHAPE);
   EXPECT_STATUS(c, hatch_tensor_create(be, HATCH_TYPE_F32, 5, (int64_t[]){1, 1, 1, 1, 1}, &t), HATCH_ERR_INVALID_ARGUMENT);
   EXPECT_STATUS(c, hatch_tensor_create(be, (hatch_type)42, 1, (int64_t[]){4}, &t), HATCH_ERR_TYPE);
+  /* 2^64 - 4 bytes: rounding the size up must not wrap to a tiny buffer */
+  EXPECT_STATUS(c, hatch_tensor_create(be, HATCH_TYPE_F32, 3, (int64_t[]){2147483647, 3, 715827883}, &t),
+                HATCH_ERR_TOO_LARGE);
   HATCH_EXPECT(c, t == NULL, "failed create left a tensor");
   EXPECT_STATUS(c, hatch_tensor_write(w, ones, 12), HATCH_ERR_SHAPE);
 
@@ -278,6 +284,21 @@ static void test_validation_detects_misuse(hatch_test_ctx *c) {
 #endif
 
 #ifdef HATCH_HAVE_VULKAN
+/* Chunking costs the alignment slack once per buffer, not per row: a 1080p RGB frame (2M rows of
+ * 3 bytes) is one buffer, so the image ops, which need one binding, accept it. */
+static void test_camera_frame_single_chunk(hatch_test_ctx *c) {
+  hatch_tensor *frame = hatch_test_tensor(c, c->vk, HATCH_TYPE_U8, 3, (int64_t[]){3, 1920, 1080}, NULL);
+  hatch_tensor *small = hatch_test_tensor(c, c->vk, HATCH_TYPE_U8, 3, (int64_t[]){3, 448, 252}, NULL);
+  if (frame && small) {
+    HATCH_EXPECT(c, hatch_vk_tensor_of(frame)->n_chunks == 1, "1080p frame split over %d buffers",
+                 hatch_vk_tensor_of(frame)->n_chunks);
+    HATCH_EXPECT_OK(c, hatch_image_resize(c->vk, small, frame));
+    HATCH_EXPECT_OK(c, hatch_backend_sync(c->vk));
+  }
+  hatch_tensor_destroy(frame);
+  hatch_tensor_destroy(small);
+}
+
 /* A backend of its own with one tensor of 5 values, for fault injection. */
 static hatch_backend *fault_backend(hatch_test_ctx *c, hatch_tensor **t) {
   hatch_vulkan_options opt;
@@ -362,6 +383,7 @@ static const hatch_test_case cases[] = {
     {"device_lost", test_device_lost, true},
     {"timeout_recovers", test_timeout_recovers, true},
     {"device_oom", test_device_oom, true},
+    {"camera_frame_single_chunk", test_camera_frame_single_chunk, true},
 #endif
 };
 
