@@ -249,6 +249,7 @@ hatch_status hatch_backend_create_vulkan(const hatch_vulkan_options *opt, hatch_
   vk->use_integer_dot = vk->caps.integer_dot && dot_pays && !opt->disable_integer_dot &&
                         !getenv("HATCH_VK_NO_INTEGER_DOT");
   vk->force_gpu_kernels = opt->force_gpu_kernels || getenv("HATCH_VK_GPU_KERNELS");
+  vk->force_staging = getenv("HATCH_VK_FORCE_STAGING") != NULL;
   vk->max_chunk_bytes = vk->caps.max_storage_buffer_range;
   if (vk->caps.max_allocation_size && vk->caps.max_allocation_size < vk->max_chunk_bytes)
     vk->max_chunk_bytes = vk->caps.max_allocation_size;

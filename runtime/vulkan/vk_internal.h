@@ -94,6 +94,7 @@ typedef struct hatch_vk_backend {
   hatch_vk_caps caps;
   bool use_integer_dot;
   bool force_gpu_kernels;
+  bool force_staging; /* env HATCH_VK_FORCE_STAGING (tests): never map device memory */
   VkDeviceSize max_chunk_bytes;
   VkDeviceSize allocated_bytes; /* tensors' device memory, checked against the device-local heap */
   hatch_vk_pipeline_set *pipelines;

@@ -67,7 +67,9 @@ hatch_status hatch_vk_buffer_create(hatch_vk_backend *vk, VkDeviceSize size, hat
   if (r != VK_SUCCESS) goto err_destroy_buffer;
   r = vkBindBufferMemory(vk->device, out->buffer, out->memory, 0);
   if (r != VK_SUCCESS) goto err_free_memory;
-  if ((mem.memoryTypes[chosen].propertyFlags & host) == host) {
+  /* force_staging (tests): device memory is used as if it could not be mapped, as on a discrete GPU */
+  bool map = (mem.memoryTypes[chosen].propertyFlags & host) == host && !(kind == HATCH_VK_MEM_DEVICE && vk->force_staging);
+  if (map) {
     r = vkMapMemory(vk->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
     if (r != VK_SUCCESS) goto err_free_memory;
   }
