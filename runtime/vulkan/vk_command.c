@@ -106,6 +106,18 @@ void hatch_vk_recorder_destroy(hatch_vk_backend *vk) {
 
 uint32_t hatch_vk_pending_dispatches(const hatch_vk_backend *vk) { return vk->rec->n_dispatches; }
 
+/* Compute and transfer writes before it become visible to compute and transfer work after it. */
+static void record_barrier(VkCommandBuffer cmd) {
+  VkMemoryBarrier mb = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+      .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                       VK_ACCESS_TRANSFER_WRITE_BIT,
+  };
+  VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  vkCmdPipelineBarrier(cmd, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
+}
+
 static hatch_status begin_if_needed(hatch_vk_backend *vk) {
   hatch_vk_recorder *rec = vk->rec;
   if (rec->lost) return HATCH_ERR_DEVICE_LOST;
@@ -122,15 +134,7 @@ static hatch_status begin_if_needed(hatch_vk_backend *vk) {
   }
   /* why: writes of earlier submissions (batches, staging copies) must be visible to this batch;
    * a fence orders execution only, a barrier's first scope reaches back through submission order */
-  VkMemoryBarrier mb = {
-      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-      .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
-                       VK_ACCESS_TRANSFER_WRITE_BIT,
-  };
-  vkCmdPipelineBarrier(rec->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
-                       NULL);
+  record_barrier(rec->cmd);
   rec->open = true;
   rec->n_written = rec->n_read = 0;
   return HATCH_OK;
@@ -191,15 +195,7 @@ static void order_after_previous(hatch_vk_recorder *rec, const hatch_vk_binding 
     hazard = overlaps(rec->written, rec->n_written, &b[i]) || (b[i].write && overlaps(rec->read, rec->n_read, &b[i]));
   if (hazard) {
     /* why: a later dispatch reads what an earlier one wrote (or overwrites what it read). */
-    VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
-                         VK_ACCESS_TRANSFER_WRITE_BIT,
-    };
-    vkCmdPipelineBarrier(rec->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL,
-                         0, NULL);
+    record_barrier(rec->cmd);
     rec->n_written = rec->n_read = 0;
   }
   for (int i = 0; i < n; i++) track(b[i].write ? rec->written : rec->read, b[i].write ? &rec->n_written : &rec->n_read, &b[i]);
