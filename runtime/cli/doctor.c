@@ -70,7 +70,7 @@ int hatch_cmd_doctor(int argc, char **argv) {
   char why[512] = "";
   st = hatch_backend_create_default(&be, why, sizeof(why));
   if (st != HATCH_OK) {
-    printf("backend: none could be created (%s)\n", hatch_status_message(st));
+    printf("backend: none could be created (%s)%s%s\n", hatch_status_message(st), why[0] ? ": " : "", why);
     return 1;
   }
   printf("backend: %s\n", hatch_backend_name(be));

@@ -10,7 +10,7 @@ void hatch_vulkan_options_default(hatch_vulkan_options *opt) {
   opt->device_index = -1;
 }
 
-hatch_status hatch_backend_create_default(hatch_backend **out, char *why, size_t why_len) {
+hatch_status hatch_backend_create_vulkan_or_cpu(hatch_backend **out, char *why, size_t why_len) {
   hatch_vulkan_options opt;
   hatch_vulkan_options_default(&opt);
   hatch_status st = hatch_backend_create_vulkan(&opt, out);
@@ -20,6 +20,30 @@ hatch_status hatch_backend_create_default(hatch_backend **out, char *why, size_t
              hatch_status_message(st));
   return hatch_backend_create_cpu(NULL, out);
 }
+
+hatch_status hatch_backend_create_default(hatch_backend **out, char *why, size_t why_len) {
+  if (!out) return HATCH_ERR_INVALID_ARGUMENT;
+  const char *mode = getenv("HATCH_BACKEND");
+  if (mode && !strcmp(mode, "cpu")) {
+    if (why && why_len) snprintf(why, why_len, "HATCH_BACKEND=cpu");
+    return hatch_backend_create_cpu(NULL, out);
+  }
+  if (mode && *mode && strcmp(mode, "vulkan") != 0 && strcmp(mode, "auto") != 0) {
+    if (why && why_len) snprintf(why, why_len, "HATCH_BACKEND='%s' is not auto, vulkan or cpu", mode);
+    *out = NULL;
+    return HATCH_ERR_INVALID_ARGUMENT;
+  }
+  hatch_status st = hatch_backend_create_vulkan_or_cpu(out, why, why_len);
+  if (st != HATCH_OK || (mode && !strcmp(mode, "vulkan")) || !hatch_backend_is_software(*out)) return st;
+  if (why && why_len)
+    snprintf(why, why_len, "the only Vulkan device is a software one (%s); the CPU backend is usually faster "
+             "(HATCH_BACKEND=vulkan uses it anyway)", hatch_backend_name(*out));
+  hatch_backend_destroy(*out);
+  *out = NULL;
+  return hatch_backend_create_cpu(NULL, out);
+}
+
+bool hatch_backend_is_software(const hatch_backend *be) { return be && be->software; }
 
 void hatch_backend_destroy(hatch_backend *be) {
   if (!be) return;

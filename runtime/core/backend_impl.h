@@ -49,6 +49,7 @@ typedef struct hatch_backend_vtable {
 struct hatch_backend {
   const hatch_backend_vtable *vt;
   hatch_backend_kind kind;
+  bool software; /* a Vulkan device that runs on the CPU (lavapipe) */
   char name[600];
   double last_batch_ns;
   uint32_t validation_messages;

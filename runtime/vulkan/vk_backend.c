@@ -262,6 +262,7 @@ hatch_status hatch_backend_create_vulkan(const hatch_vulkan_options *opt, hatch_
   st = hatch_vk_recorder_create(vk);
   if (st != HATCH_OK) goto err_destroy;
   snprintf(be->name, sizeof(be->name), "vulkan: %s (%s)", vk->caps.device_name, vk->caps.driver_name);
+  be->software = vk->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   *out = be;
   return HATCH_OK;
 

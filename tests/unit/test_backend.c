@@ -253,6 +253,38 @@ static void test_vk_result_mapping(hatch_test_ctx *c) {
 }
 #endif
 
+/* HATCH_BACKEND picks the backend; without it a software Vulkan device loses to the CPU backend. */
+static void test_default_backend_choice(hatch_test_ctx *c) {
+  const char *saved = getenv("HATCH_BACKEND");
+  char why[512];
+  hatch_backend *be = NULL;
+  setenv("HATCH_BACKEND", "cpu", 1);
+  HATCH_EXPECT_OK(c, hatch_backend_create_default(&be, why, sizeof(why)));
+  HATCH_EXPECT(c, be && hatch_backend_get_kind(be) == HATCH_BACKEND_CPU, "HATCH_BACKEND=cpu gave %s",
+               be ? hatch_backend_name(be) : "nothing");
+  hatch_backend_destroy(be);
+  be = NULL;
+  setenv("HATCH_BACKEND", "gpu-please", 1);
+  EXPECT_STATUS(c, hatch_backend_create_default(&be, why, sizeof(why)), HATCH_ERR_INVALID_ARGUMENT);
+  HATCH_EXPECT(c, be == NULL && strstr(why, "gpu-please"), "bad HATCH_BACKEND: '%s'", why);
+  if (c->vk) {
+    setenv("HATCH_BACKEND", "vulkan", 1);
+    HATCH_EXPECT_OK(c, hatch_backend_create_default(&be, why, sizeof(why)));
+    HATCH_EXPECT(c, be && hatch_backend_get_kind(be) == HATCH_BACKEND_VULKAN, "HATCH_BACKEND=vulkan gave %s",
+                 be ? hatch_backend_name(be) : "nothing");
+    hatch_backend_destroy(be);
+    be = NULL;
+    unsetenv("HATCH_BACKEND");
+    HATCH_EXPECT_OK(c, hatch_backend_create_default(&be, why, sizeof(why)));
+    hatch_backend_kind want = hatch_backend_is_software(c->vk) ? HATCH_BACKEND_CPU : HATCH_BACKEND_VULKAN;
+    HATCH_EXPECT(c, be && hatch_backend_get_kind(be) == want, "auto choice on %s gave %s", hatch_backend_name(c->vk),
+                 be ? hatch_backend_name(be) : "nothing");
+    hatch_backend_destroy(be);
+  }
+  if (saved) setenv("HATCH_BACKEND", saved, 1);
+  else unsetenv("HATCH_BACKEND");
+}
+
 #ifdef HATCH_HAVE_VULKAN
 /* The validation run is only worth something if misuse is caught: bind a range past a buffer's end
  * on a backend of its own and expect the messenger to count it. */
@@ -377,6 +409,7 @@ static const hatch_test_case cases[] = {
     {"barriers", test_barriers, true},
     {"out_of_memory", test_out_of_memory, true},
     {"pipeline_cache", test_pipeline_cache, true},
+    {"default_backend_choice", test_default_backend_choice, false},
 #ifdef HATCH_HAVE_VULKAN
     {"vk_result_mapping", test_vk_result_mapping, false},
     {"validation_detects_misuse", test_validation_detects_misuse, true},

@@ -38,8 +38,17 @@ void hatch_vulkan_options_default(hatch_vulkan_options *opt);
 
 hatch_status hatch_backend_create_cpu(const hatch_cpu_options *opt, hatch_backend **out);
 hatch_status hatch_backend_create_vulkan(const hatch_vulkan_options *opt, hatch_backend **out);
-/* Vulkan if a usable device exists, else the CPU backend; *why (if given) explains a fallback. */
+/* The backend hatch runs on, by env HATCH_BACKEND:
+ *   unset/"auto": Vulkan on a hardware device; the CPU backend when there is none, or when the only
+ *                 Vulkan device is a software one (lavapipe runs shaders on the same cores and
+ *                 measured slower than the CPU backend for most ops: bench/README.md);
+ *   "vulkan":     Vulkan on any device, the CPU backend only if none works;  "cpu": the CPU backend.
+ * *why (if given) says why the choice differs from a hardware Vulkan device. */
 hatch_status hatch_backend_create_default(hatch_backend **out, char *why, size_t why_len);
+/* Vulkan on any device, else the CPU backend with *why explaining (benchmarks, tests). */
+hatch_status hatch_backend_create_vulkan_or_cpu(hatch_backend **out, char *why, size_t why_len);
+/* True for a Vulkan backend on a software device (lavapipe / llvmpipe). */
+bool hatch_backend_is_software(const hatch_backend *be);
 void hatch_backend_destroy(hatch_backend *be);
 
 hatch_backend_kind hatch_backend_get_kind(const hatch_backend *be);
