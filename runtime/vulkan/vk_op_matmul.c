@@ -68,6 +68,7 @@ static bool matvec_pick(const hatch_vk_backend *vk, int64_t k, int64_t n, matvec
   uint32_t rows = cpu ? (n <= 2 ? 8 : 4) : 2;
   uint32_t max_wg = vk->caps.max_workgroup_invocations < 256 ? vk->caps.max_workgroup_invocations : 256;
   for (uint32_t wg = cpu ? (n <= 4 ? 8 : 16) : 64; wg <= max_wg; wg *= 2) {
+    if ((uint64_t)rows * (uint64_t)n * wg * sizeof(float) > vk->caps.max_shared_memory) break; /* red[] */
     if (matvec_iterations(k, n, wg, rows) <= HATCH_VK_LOOP_BUDGET) {
       *out = (matvec_shape){wg, rows};
       return true;
