@@ -69,7 +69,9 @@ static hatch_status combine(hatch_vk_backend *vk, hatch_tensor *dst, const hatch
  * counted as loops, in case a driver ignores the hint); enough chunks to give every thread work. */
 static hatch_status plan_rows(int64_t d, int64_t rows, int64_t bound, attn_plan *out) {
   int64_t per_key = 1 + 2 * (d / 4);
-  int64_t max_chunk = (HATCH_VK_LOOP_BUDGET - ATTN_SEARCH_LOOPS - 2 * (d / 4) - 8) / per_key;
+  /* outside the key loop: q load, accumulator init, output (up to 4 per d/4 when writing partials) */
+  int64_t overhead = ATTN_SEARCH_LOOPS + 7 * (d / 4) + 8;
+  int64_t max_chunk = (HATCH_VK_LOOP_BUDGET - overhead) / per_key;
   int64_t n_split = ceil_div(bound, max_chunk);
   int64_t want = ceil_div(4 * ROWS_WG, rows), most = ceil_div(bound, ATTN_MIN_CHUNK);
   int64_t extra = want < most ? want : most;
