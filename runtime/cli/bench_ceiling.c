@@ -74,11 +74,15 @@ static hatch_status cpu_ceilings(hatch_backend *be, hatch_bench_ceilings *out) {
   free(dst);
 
   int n_tasks = 4 * hatch_threadpool_size(pool);
-  fma_job fj = {.iters = 2000000};
-  double t0 = hatch_bench_now_ns();
-  hatch_threadpool_run(pool, n_tasks, 1, fma_range, &fj);
-  double dt = hatch_bench_now_ns() - t0;
-  out->peak_gflops = 2.0 * FMA_LANES * (double)fj.iters * n_tasks / dt;
+  fma_job fj = {.iters = 1000000};
+  double fastest = 1e30;
+  for (int rep = 0; rep < 3; rep++) { /* best of three: a ceiling, not an average */
+    double t0 = hatch_bench_now_ns();
+    hatch_threadpool_run(pool, n_tasks, 1, fma_range, &fj);
+    double dt = hatch_bench_now_ns() - t0;
+    if (dt < fastest) fastest = dt;
+  }
+  out->peak_gflops = 2.0 * FMA_LANES * (double)fj.iters * n_tasks / fastest;
   return HATCH_OK;
 }
 

@@ -60,31 +60,7 @@ uint16_t hatch_fp32_to_fp16(float f) {
   return (uint16_t)half;
 }
 
-float hatch_fp16_to_fp32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t x;
-  if (exp == 0) {
-    if (mant == 0) {
-      x = sign;
-    } else { /* subnormal: normalize */
-      int e = -1;
-      do {
-        e++;
-        mant <<= 1;
-      } while (!(mant & 0x400u));
-      x = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    x = sign | 0x7f800000u | (mant << 13);
-  } else {
-    x = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  memcpy(&f, &x, 4);
-  return f;
-}
+float hatch_fp16_to_fp32(uint16_t h) { return hatch_fp16_to_fp32_inline(h); }
 
 void hatch_quantize_row_q8_0(const float *x, hatch_block_q8_0 *y, int64_t n) {
   for (int64_t b = 0; b < n / HATCH_Q8_0_BLOCK; b++) {

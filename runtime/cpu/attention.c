@@ -20,7 +20,7 @@ typedef struct attn_job {
 } attn_job;
 
 static float kv_at(const attn_job *j, const void *base, int64_t i) {
-  return j->f16 ? hatch_fp16_to_fp32(((const uint16_t *)base)[i]) : ((const float *)base)[i];
+  return j->f16 ? hatch_fp16_to_fp32_inline(((const uint16_t *)base)[i]) : ((const float *)base)[i];
 }
 
 /* Keys [*lo, *hi) that query i sees. A token outside every window (malformed boundaries) sees none. */

@@ -18,40 +18,17 @@ typedef struct matmul_job {
   int64_t k, kw, n, m;
 } matmul_job;
 
-/* fp16 -> fp32 without branches on the common path (F. Giesen's half_to_float_fast5 idea). */
-static inline float fp16_to_fp32_fast(uint16_t h) {
-  uint32_t o = (uint32_t)(h & 0x7fffu) << 13;
-  uint32_t exp = o & 0x0f800000u;
-  o += (uint32_t)(127 - 15) << 23;
-  float f;
-  if (exp == 0x0f800000u) {
-    o += (uint32_t)(128 - 16) << 23; /* inf / nan */
-    memcpy(&f, &o, 4);
-  } else if (exp == 0) {
-    o += 1u << 23; /* zero / subnormal: renormalize through a float subtraction */
-    memcpy(&f, &o, 4);
-    f -= 6.103515625e-05f; /* 2^-14 */
-  } else {
-    memcpy(&f, &o, 4);
-  }
-  uint32_t bits;
-  memcpy(&bits, &f, 4);
-  bits |= (uint32_t)(h & 0x8000u) << 16;
-  memcpy(&f, &bits, 4);
-  return f;
-}
-
 /* Dequantizes elements [k0, k0 + len) of weight row r into out (len). */
 static void load_w(const matmul_job *j, int64_t r, int64_t k0, int64_t len, float *out) {
   if (j->type == HATCH_TYPE_F32) {
     memcpy(out, (const float *)j->w + r * j->kw + k0, sizeof(float) * (size_t)len);
   } else if (j->type == HATCH_TYPE_F16) {
     const uint16_t *w = (const uint16_t *)j->w + r * j->kw + k0;
-    for (int64_t i = 0; i < len; i++) out[i] = fp16_to_fp32_fast(w[i]);
+    for (int64_t i = 0; i < len; i++) out[i] = hatch_fp16_to_fp32_inline(w[i]);
   } else { /* Q8_0: k0 is a multiple of 32 */
     const hatch_block_q8_0 *b = (const hatch_block_q8_0 *)j->w + r * (j->kw / 32) + k0 / 32;
     for (int64_t i = 0; i < len; i += 32, b++) {
-      float d = fp16_to_fp32_fast(b->d);
+      float d = hatch_fp16_to_fp32_inline(b->d);
       if (len - i >= 32) { /* constant trip count: vectorizes */
         for (int e = 0; e < 32; e++) out[i + e] = d * (float)b->qs[e];
       } else {

@@ -32,6 +32,21 @@ size_t hatch_type_row_bytes(hatch_type type, int64_t n);
 uint16_t hatch_fp32_to_fp16(float f); /* round to nearest even, inf/nan kept */
 float hatch_fp16_to_fp32(uint16_t h);
 
+/* Exact fp16 -> fp32 without branches, so loops over it vectorize: shift the exponent and mantissa
+ * into place, rebias by multiplying by 2^112 (subnormals come out normalized), then force the
+ * exponent of inf/nan and restore the sign. */
+static inline float hatch_fp16_to_fp32_inline(uint16_t h) {
+  uint32_t bits = (uint32_t)(h & 0x7fffu) << 13;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  f *= 0x1p112f;
+  __builtin_memcpy(&bits, &f, 4);
+  uint32_t infnan = 0u - (((uint32_t)(h & 0x7c00u) + 0x0400u) >> 15); /* all ones iff exponent 31 */
+  bits |= (infnan & 0x7f800000u) | ((uint32_t)(h & 0x8000u) << 16);
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
 /* Quantize n floats (n a multiple of 32) into n/32 Q8_0 blocks, ggml's rounding:
  * d = max|x| / 127, q = round(x / d). */
 void hatch_quantize_row_q8_0(const float *x, hatch_block_q8_0 *y, int64_t n);
