@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build with warnings as errors, run ctest (op
-# parity at subgroup sizes 4/8/16 and under the validation layer, unit, CLI), then the unit tests and
-# every op test (at subgroup size 8) again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# parity at subgroup sizes 4/8/16 and under the validation layer, unit, CLI), then the unit tests, the
+# fuzz corpora and every op test (at subgroup size 8) again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Tests needing a Vulkan device report SKIPPED (exit 77) when there is none; they never pass silently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
