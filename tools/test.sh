@@ -15,4 +15,4 @@ HATCH_BUILD_DIR=build tools/build.sh -DHATCH_WERROR=ON
 # so leak checking is off; every hatch-side memory error still aborts the test.
 HATCH_BUILD_DIR=build-asan HATCH_BUILD_TYPE=Debug tools/build.sh -DHATCH_WERROR=ON "-DHATCH_SANITIZE=address;undefined"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure -j"$jobs" --timeout 900 -R 'test_types|test_backend$|[.]sg256$|cli.doctor')
+  ctest --output-on-failure -j"$jobs" --timeout 900 -R 'test_types|test_backend$|test_jpeg_decode|fuzz_corpus|[.]sg256$|cli.doctor')
