@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config python3
   libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   glslang-tools spirv-tools
-  libturbojpeg0-dev libv4l-dev v4l-utils libcjson-dev
+  libturbojpeg0-dev libv4l-dev v4l-utils libcjson-dev libyaml-dev libpng-dev
 )
 
 missing=()

@@ -4,5 +4,8 @@
 
 int hatch_cmd_doctor(int argc, char **argv);
 int hatch_cmd_bench(int argc, char **argv);
+int hatch_cmd_cameras(int argc, char **argv);
+int hatch_cmd_capture(int argc, char **argv);
+int hatch_cmd_bench_cameras(int argc, char **argv);
 
 #endif

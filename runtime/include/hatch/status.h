@@ -13,12 +13,15 @@
   X(ERR_TOO_LARGE, "size exceeds a device or format limit")                               \
   X(ERR_NO_DEVICE, "no usable Vulkan device")                                             \
   X(ERR_DEVICE_LOST, "the GPU device was lost")                                           \
-  X(ERR_TIMEOUT, "the GPU did not finish in time")                                        \
+  X(ERR_TIMEOUT, "timed out (GPU work or device I/O did not finish in time)")             \
   X(ERR_VULKAN, "Vulkan call failed")                                                     \
   X(ERR_UNSUPPORTED, "not supported on this device or build")                             \
   X(ERR_IO, "input/output error")                                                         \
   X(ERR_CORRUPT, "corrupt or malformed data")                                             \
-  X(ERR_BACKEND_MISMATCH, "tensors belong to different backends")
+  X(ERR_BACKEND_MISMATCH, "tensors belong to different backends")                        \
+  X(ERR_NOT_FOUND, "no such file, device or entry")                                       \
+  X(ERR_DISCONNECTED, "the device was disconnected")                                      \
+  X(ERR_BUSY, "device busy or out of bandwidth")
 
 typedef enum hatch_status {
 #define HATCH_STATUS_ENUM(name, msg) HATCH_##name,

@@ -1,0 +1,156 @@
+/* The multi-camera sync stage (drivers/camera/sync.c) on synthetic timestamps: full sets, nearest
+ * matching, tolerance, waiting for a late camera up to max_wait, cameras that are down, late frames,
+ * queue depth, and that every frame reference is released exactly once. No threads, no devices. */
+#include <stdlib.h>
+
+#include "camera/frame_internal.h"
+#include "camera/sync.h"
+#include "harness.h"
+
+#define MS 1000000ll
+
+typedef struct test_frames {
+  hatch_frame_slot slots[256];
+  int used;
+  int released; /* release callbacks so far */
+} test_frames;
+
+static test_frames *g_frames;
+
+static void count_release(hatch_frame_slot *slot) { g_frames->released++; }
+
+static const hatch_frame *frame_at(int camera, int64_t ts_ms) {
+  hatch_frame_slot *s = &g_frames->slots[g_frames->used++];
+  *s = (hatch_frame_slot){.release = count_release};
+  s->frame.camera = camera;
+  s->frame.ts_ns = ts_ms * MS;
+  hatch_frame_slot_publish(s);
+  return &s->frame;
+}
+
+static hatch_sync *make_sync(hatch_test_ctx *c, int n, int depth, int64_t tol_ms, int64_t wait_ms) {
+  static test_frames frames;
+  frames = (test_frames){0};
+  g_frames = &frames;
+  hatch_sync *s = NULL;
+  HATCH_EXPECT(c, hatch_sync_create(n, depth, tol_ms * MS, wait_ms * MS, &s) == HATCH_OK, "create");
+  return s;
+}
+
+static int64_t ts_of(const hatch_frame_set *set, int cam) { return set->frames[cam] ? set->frames[cam]->ts_ns / MS : -1; }
+
+static void test_full_sets(hatch_test_ctx *c) {
+  hatch_sync *s = make_sync(c, 3, 4, 10, 100);
+  hatch_frame_set *set = NULL;
+  hatch_sync_push(s, frame_at(0, 1000), 0);
+  hatch_sync_push(s, frame_at(1, 1003), 0);
+  HATCH_EXPECT(c, hatch_sync_next(s, 1 * MS, &set) == HATCH_ERR_NOT_FOUND, "camera 2 is live: waited for");
+  hatch_sync_push(s, frame_at(2, 998), 2 * MS);
+  HATCH_EXPECT(c, hatch_sync_next(s, 2 * MS, &set) == HATCH_OK, "full set");
+  if (set) {
+    HATCH_EXPECT(c, set->n_missing == 0 && set->index == 0, "n_missing %d index %llu", set->n_missing,
+                 (unsigned long long)set->index);
+    HATCH_EXPECT(c, set->ts_ns == 998 * MS, "pivot = the laggard's newest (998), got %lld", (long long)(set->ts_ns / MS));
+    HATCH_EXPECT(c, set->skew_ns == 5 * MS, "skew 1003-998 = 5 ms, got %lld ns", (long long)set->skew_ns);
+    HATCH_EXPECT(c, ts_of(set, 0) == 1000 && ts_of(set, 1) == 1003 && ts_of(set, 2) == 998, "members");
+  }
+  HATCH_EXPECT(c, hatch_sync_queued(s) == 0, "queues empty after the set");
+  hatch_frame_set_release(set);
+  HATCH_EXPECT(c, g_frames->released == 3, "3 references released, got %d", g_frames->released);
+  hatch_sync_destroy(s);
+}
+
+static void test_nearest_and_stale(hatch_test_ctx *c) {
+  hatch_sync *s = make_sync(c, 2, 4, 10, 100);
+  hatch_frame_set *set = NULL;
+  hatch_sync_push(s, frame_at(0, 0), 0);
+  hatch_sync_push(s, frame_at(0, 33), 0);
+  hatch_sync_push(s, frame_at(0, 66), 0);
+  hatch_sync_push(s, frame_at(1, 35), 0);
+  HATCH_EXPECT(c, hatch_sync_next(s, 0, &set) == HATCH_OK, "set");
+  if (set) HATCH_EXPECT(c, ts_of(set, 0) == 33 && ts_of(set, 1) == 35 && set->skew_ns == 2 * MS, "nearest: 33 with 35");
+  HATCH_EXPECT(c, hatch_sync_unmatched(s, 0) == 1, "frame 0 can never match again: unmatched 1, got %llu",
+               (unsigned long long)hatch_sync_unmatched(s, 0));
+  HATCH_EXPECT(c, hatch_sync_queued(s) == 1, "66 stays queued");
+  HATCH_EXPECT(c, hatch_sync_in_sets(s, 0) == 1 && hatch_sync_in_sets(s, 1) == 1, "in_sets");
+  hatch_frame_set_release(set);
+  /* A frame older than the last pivot minus the tolerance is late. */
+  hatch_sync_push(s, frame_at(1, 20), 0);
+  HATCH_EXPECT(c, hatch_sync_unmatched(s, 1) == 1, "late frame discarded");
+  hatch_sync_destroy(s);
+  HATCH_EXPECT(c, g_frames->released == g_frames->used, "every reference released (%d of %d)", g_frames->released,
+               g_frames->used);
+}
+
+static void test_tolerance(hatch_test_ctx *c) {
+  hatch_sync *s = make_sync(c, 2, 4, 15, 100);
+  hatch_frame_set *set = NULL;
+  hatch_sync_push(s, frame_at(0, 100), 0);
+  hatch_sync_push(s, frame_at(1, 150), 0);
+  HATCH_EXPECT(c, hatch_sync_next(s, 0, &set) == HATCH_OK, "set at pivot 100");
+  if (set) {
+    HATCH_EXPECT(c, set->n_missing == 1 && ts_of(set, 0) == 100 && ts_of(set, 1) == -1,
+                 "camera 1's only frame is 50 ms away (> 15): missing");
+    HATCH_EXPECT(c, set->skew_ns == 0, "skew over present frames only");
+  }
+  hatch_frame_set_release(set);
+  HATCH_EXPECT(c, hatch_sync_queued(s) == 1, "150 kept for a later pivot");
+  hatch_sync_push(s, frame_at(0, 140), 0);
+  set = NULL;
+  HATCH_EXPECT(c, hatch_sync_next(s, 0, &set) == HATCH_OK && set && set->n_missing == 0 && ts_of(set, 1) == 150,
+               "140 with 150 (10 ms) is a full set");
+  hatch_frame_set_release(set);
+  hatch_sync_destroy(s);
+  HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released");
+}
+
+static void test_wait_and_down(hatch_test_ctx *c) {
+  hatch_sync *s = make_sync(c, 3, 4, 10, 100);
+  hatch_frame_set *set = NULL;
+  hatch_sync_push(s, frame_at(0, 500), 1000 * MS);
+  hatch_sync_push(s, frame_at(1, 501), 1001 * MS);
+  HATCH_EXPECT(c, hatch_sync_deadline(s) == 1100 * MS, "deadline = oldest arrival + max_wait, got %lld",
+               (long long)hatch_sync_deadline(s));
+  HATCH_EXPECT(c, hatch_sync_next(s, 1099 * MS, &set) == HATCH_ERR_NOT_FOUND, "still waiting at 1099 ms");
+  HATCH_EXPECT(c, hatch_sync_next(s, 1100 * MS, &set) == HATCH_OK, "partial set at the deadline");
+  if (set) HATCH_EXPECT(c, set->n_missing == 1 && !set->frames[2] && ts_of(set, 0) == 500, "camera 2 missing");
+  hatch_frame_set_release(set);
+  /* A camera that is down is not waited for at all. */
+  hatch_sync_set_live(s, 2, false);
+  hatch_sync_push(s, frame_at(0, 533), 2000 * MS);
+  hatch_sync_push(s, frame_at(1, 534), 2000 * MS);
+  set = NULL;
+  HATCH_EXPECT(c, hatch_sync_next(s, 2000 * MS, &set) == HATCH_OK && set && set->n_missing == 1,
+               "down camera: set at once");
+  hatch_frame_set_release(set);
+  HATCH_EXPECT(c, hatch_sync_next(s, 9000 * MS, &set) == HATCH_ERR_NOT_FOUND, "nothing queued: no set");
+  hatch_sync_destroy(s);
+  HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released");
+}
+
+static void test_depth(hatch_test_ctx *c) {
+  hatch_sync *s = make_sync(c, 2, 2, 10, 100);
+  for (int i = 0; i < 5; i++) hatch_sync_push(s, frame_at(0, 33 * i), 0);
+  HATCH_EXPECT(c, hatch_sync_queued(s) == 2, "depth 2 keeps the newest two");
+  HATCH_EXPECT(c, hatch_sync_unmatched(s, 0) == 3, "3 oldest discarded");
+  HATCH_EXPECT(c, g_frames->released == 3, "and released");
+  hatch_frame_set *set = NULL;
+  hatch_sync_push(s, frame_at(1, 132), 0);
+  HATCH_EXPECT(c, hatch_sync_next(s, 0, &set) == HATCH_OK && set && ts_of(set, 0) == 132, "newest matched");
+  hatch_frame_set_release(set);
+  hatch_sync_destroy(s);
+  HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released");
+  hatch_sync *bad = NULL;
+  HATCH_EXPECT(c, hatch_sync_create(0, 2, 0, 0, &bad) == HATCH_ERR_INVALID_ARGUMENT, "0 cameras refused");
+  HATCH_EXPECT(c, hatch_sync_create(2, HATCH_SYNC_MAX_DEPTH + 1, 0, 0, &bad) == HATCH_ERR_INVALID_ARGUMENT, "depth cap");
+  HATCH_EXPECT(c, hatch_sync_create(HATCH_RIG_MAX_CAMERAS + 1, 2, 0, 0, &bad) == HATCH_ERR_INVALID_ARGUMENT, "camera cap");
+}
+
+int main(int argc, char **argv) {
+  static const hatch_test_case cases[] = {
+      {"full_sets", test_full_sets, false},          {"nearest_and_stale", test_nearest_and_stale, false},
+      {"tolerance", test_tolerance, false},          {"wait_and_down", test_wait_and_down, false},
+      {"depth", test_depth, false},
+  };
+  return hatch_test_main(argc, argv, cases, (int)(sizeof cases / sizeof *cases));
+}
