@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, then report the device (hatch doctor) and run the
-# op benchmark, writing its machine-readable results to build/bench-ops.json.
+# The main job: install what is missing, build, then report the device (hatch doctor), run the
+# op benchmark (build/bench-ops.json), capture synchronized sets from four fake cameras (one with
+# corrupt frames) into build/capture-demo/, and run the camera benchmark (build/bench-cameras.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 tools/build.sh
 ./build/hatch doctor
 ./build/hatch bench ops --json build/bench-ops.json "$@"
-echo "bench results: build/bench-ops.json"
+rm -rf build/capture-demo
+./build/hatch capture --out build/capture-demo --sets 30 \
+  --camera "fake://front?pattern=scene" --camera "fake://left?pattern=scene&seed=2" \
+  --camera "fake://right?pattern=scene&seed=3&faults=corrupt:7" --camera "fake://back?pattern=scene&seed=4"
+./build/hatch bench cameras --json build/bench-cameras.json
+echo "bench results: build/bench-ops.json build/bench-cameras.json; capture: build/capture-demo/manifest.json"

@@ -131,15 +131,26 @@ hatch_status fake_pool_render(fake_pool *out, uint32_t pixfmt, int width, int he
   uint32_t bpl, sizeimage;
   fake_format_sizes(pixfmt, width, height, &bpl, &sizeimage);
   uint8_t *rgb = malloc((size_t)width * height * 3); /* (h, w, 3) */
+  /* SCENE: rendered once (the costly part), then panned per pool frame. (h, w, 3) */
+  uint8_t *scene = pattern == HATCH_FAKE_PATTERN_SCENE ? malloc((size_t)width * height * 3) : NULL;
   tjhandle tj = pixfmt == V4L2_PIX_FMT_MJPEG ? tjInitCompress() : NULL;
   hatch_status st = HATCH_OK;
-  if (!rgb || (pixfmt == V4L2_PIX_FMT_MJPEG && !tj)) {
+  if (!rgb || (pattern == HATCH_FAKE_PATTERN_SCENE && !scene) || (pixfmt == V4L2_PIX_FMT_MJPEG && !tj)) {
     st = HATCH_ERR_OUT_OF_MEMORY;
     goto done;
   }
   for (int i = 0; i < HATCH_FAKE_POOL_FRAMES; i++) {
-    if (pattern == HATCH_FAKE_PATTERN_SCENE) hatch_fake_render_scene(rgb, width, height, seed, i);
-    else render_rgb(rgb, width, height, seed, i);
+    if (pattern == HATCH_FAKE_PATTERN_SCENE) {
+      if (i == 0) hatch_fake_render_scene(scene, width, height, seed, 0);
+      size_t row = (size_t)width * 3, shift = (size_t)(i * (width / 32)) * 3 % row; /* pan left */
+      for (int y = 0; y < height; y++) {
+        const uint8_t *src = scene + row * y;
+        memcpy(rgb + row * y, src + shift, row - shift);
+        memcpy(rgb + row * y + (row - shift), src, shift);
+      }
+    } else {
+      render_rgb(rgb, width, height, seed, i);
+    }
     if (pixfmt == V4L2_PIX_FMT_MJPEG) {
       st = compress_mjpeg(tj, rgb, width, height, sizeimage, out, i);
       if (st != HATCH_OK) goto done;
@@ -157,6 +168,7 @@ hatch_status fake_pool_render(fake_pool *out, uint32_t pixfmt, int width, int he
 done:
   if (tj) tjDestroy(tj);
   free(rgb);
+  free(scene);
   if (st != HATCH_OK) fake_pool_free(out);
   return st;
 }

@@ -37,6 +37,7 @@ static double wall_s(void) {
 typedef struct decode_result {
   int width, height;
   double kb_per_frame, frames_per_core_s, ms_per_frame;
+  double peer_frames_per_core_s; /* bare tjDecompress2 on the same bytes: the peer */
 } decode_result;
 
 static int bench_decode(int w, int h, double min_s, decode_result *out) {
@@ -59,7 +60,18 @@ static int bench_decode(int w, int h, double min_s, decode_result *out) {
   } while (thread_cpu_s() - t0 < min_s || n < 10);
   double cpu = thread_cpu_s() - t0;
   (void)w0;
-  *out = (decode_result){w, h, size / 1024.0, n / cpu, cpu * 1e3 / n};
+  /* Peer: TurboJPEG alone (no validation, no probe, no limits), same flags hatch uses. */
+  tjhandle dj = tjInitDecompress();
+  if (!dj) goto done;
+  int m = 0;
+  double p0 = thread_cpu_s();
+  do {
+    if (tjDecompress2(dj, jpeg, size, rgb, w, 0, h, TJPF_RGB, TJFLAG_LIMITSCANS) != 0) break;
+    m++;
+  } while (thread_cpu_s() - p0 < min_s || m < 10);
+  double peer_cpu = thread_cpu_s() - p0;
+  tjDestroy(dj);
+  *out = (decode_result){w, h, size / 1024.0, n / cpu, cpu * 1e3 / n, m / peer_cpu};
   rc = 0;
 done:
   hatch_jpeg_decoder_destroy(dec);
@@ -105,8 +117,9 @@ int hatch_cmd_bench_cameras(int argc, char **argv) {
   printf("MJPEG decode (TurboJPEG, 4:2:2 q85 camera-like content, one thread, CPU time):\n");
   for (int i = 0; i < 2; i++) {
     if (bench_decode(sizes[i][0], sizes[i][1], min_decode_s, &dr[i]) != 0) return fprintf(stderr, "decode bench failed\n"), 1;
-    printf("  %4dx%-4d %6.1f KB/frame  %7.1f frames/s per core  (%.2f ms/frame)\n", dr[i].width, dr[i].height,
-           dr[i].kb_per_frame, dr[i].frames_per_core_s, dr[i].ms_per_frame);
+    printf("  %4dx%-4d %6.1f KB/frame  %7.1f frames/s per core  (%.2f ms/frame); bare tjDecompress2 %7.1f/s: ratio %.2f\n",
+           dr[i].width, dr[i].height, dr[i].kb_per_frame, dr[i].frames_per_core_s, dr[i].ms_per_frame,
+           dr[i].peer_frames_per_core_s, dr[i].frames_per_core_s / dr[i].peer_frames_per_core_s);
   }
 
   const char *uris[HATCH_RIG_MAX_CAMERAS];
@@ -174,8 +187,10 @@ int hatch_cmd_bench_cameras(int argc, char **argv) {
     if (!f) return fprintf(stderr, "cannot write %s\n", json_path), 1;
     fprintf(f, "{\"decode\":[");
     for (int i = 0; i < 2; i++)
-      fprintf(f, "%s{\"width\":%d,\"height\":%d,\"kb_per_frame\":%.1f,\"frames_per_core_s\":%.1f,\"ms_per_frame\":%.3f}",
-              i ? "," : "", dr[i].width, dr[i].height, dr[i].kb_per_frame, dr[i].frames_per_core_s, dr[i].ms_per_frame);
+      fprintf(f, "%s{\"width\":%d,\"height\":%d,\"kb_per_frame\":%.1f,\"frames_per_core_s\":%.1f,\"ms_per_frame\":%.3f,"
+                 "\"peer_tjdecompress2_frames_per_core_s\":%.1f}",
+              i ? "," : "", dr[i].width, dr[i].height, dr[i].kb_per_frame, dr[i].frames_per_core_s, dr[i].ms_per_frame,
+              dr[i].peer_frames_per_core_s);
     fprintf(f, "],\"rig\":{\"cameras\":%d,\"width\":640,\"height\":480,\"fps\":%d,\"seconds\":%.2f,\"sets\":%d,\"full_sets\":%d,"
                "\"frames\":%llu,\"corrupt\":%llu,\"driver_drops\":%llu,\"cpu_cores\":%.4f,"
                "\"dequeue_to_ready_ms\":{\"p50\":%.3f,\"p99\":%.3f},\"dequeue_to_set_ms\":{\"p50\":%.3f,\"p99\":%.3f}}}\n",

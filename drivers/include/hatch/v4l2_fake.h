@@ -52,7 +52,8 @@ typedef enum hatch_fake_pattern {
                                   as real indoor frames (for decode benchmarks) */
 } hatch_fake_pattern;
 
-/* The SCENE pattern: (h, w, 3) RGB8 for pool frame `index` (objects shift with it). */
+/* The SCENE pattern: (h, w, 3) RGB8; `index` moves the objects. The fake renders index 0 once per
+ * stream format and pans it (w / 32 pixels per pool frame) for the rest of its pool. */
 void hatch_fake_render_scene(uint8_t *rgb, int w, int h, uint32_t seed, int index);
 
 typedef struct hatch_fake_camera_config {
