@@ -292,6 +292,46 @@ static void test_held_frames(hatch_test_ctx *c) {
   hatch_rig_close(rig);
 }
 
+/* A frame's RGB is what the runtime's preprocessing reads: U8 (3, w, h) in, resize, then patchify. */
+static void test_preprocess_frame(hatch_test_ctx *c) {
+  const char *uri = "fake://p?width=320&height=240&fps=60&pattern=scene";
+  hatch_rig *rig = open_rig(c, &uri, 1, NULL);
+  if (!rig) return;
+  hatch_frame_set *set = NULL;
+  HATCH_EXPECT(c, hatch_rig_next_set(rig, 2000, &set) == HATCH_OK && set->frames[0], "a frame");
+  if (set && set->frames[0]) {
+    const hatch_frame *f = set->frames[0];
+    int64_t ne_src[3] = {3, f->width, f->height}, ne_dst[3] = {3, 224, 168}, ne_p[2] = {14 * 14 * 3 * 2, 16 * 12};
+    hatch_tensor *src = NULL, *dst = NULL, *patches = NULL;
+    hatch_status st = hatch_tensor_create(c->cpu, HATCH_TYPE_U8, 3, ne_src, &src);
+    if (st == HATCH_OK) st = hatch_tensor_create(c->cpu, HATCH_TYPE_U8, 3, ne_dst, &dst);
+    if (st == HATCH_OK) st = hatch_tensor_create(c->cpu, HATCH_TYPE_F32, 2, ne_p, &patches);
+    if (st == HATCH_OK) st = hatch_tensor_write(src, f->rgb, (size_t)f->width * f->height * 3);
+    if (st == HATCH_OK) st = hatch_image_resize(c->cpu, dst, src);
+    hatch_patchify_params pp;
+    hatch_patchify_params_qwen2vl(&pp);
+    if (st == HATCH_OK) st = hatch_image_patchify(c->cpu, patches, dst, &pp);
+    HATCH_EXPECT(c, st == HATCH_OK, "frame -> resize -> patchify: %s", hatch_status_name(st));
+    static uint8_t resized[224 * 168 * 3];
+    static float rows[16 * 12 * 1176];
+    if (st == HATCH_OK && hatch_tensor_read(dst, resized, sizeof resized) == HATCH_OK &&
+        hatch_tensor_read(patches, rows, sizeof rows) == HATCH_OK) {
+      /* Patch (row 0, col 1), channel 2, t 0, py 3, px 5 <- resized pixel (x = 14 + 5, y = 3), blue. */
+      float want = ((float)resized[(3 * 224 + 19) * 3 + 2] / 255.0f - pp.mean[2]) / pp.std[2];
+      float got = rows[1 * 1176 + 2 * (2 * 196) + 0 * 196 + 3 * 14 + 5];
+      HATCH_EXPECT(c, got > want - 1e-4f && got < want + 1e-4f, "patch value %f, want %f", got, want);
+      long sum = 0;
+      for (size_t i = 0; i < sizeof resized; i++) sum += resized[i];
+      HATCH_EXPECT(c, sum > (long)sizeof resized * 20 && sum < (long)sizeof resized * 235, "the resized frame has content");
+    }
+    hatch_tensor_destroy(src);
+    hatch_tensor_destroy(dst);
+    hatch_tensor_destroy(patches);
+  }
+  hatch_frame_set_release(set);
+  hatch_rig_close(rig);
+}
+
 static void test_uri_errors(hatch_test_ctx *c) {
   static const struct { const char *uri; hatch_status st; const char *says; } cases[] = {
       {"rtsp://cam", HATCH_ERR_INVALID_ARGUMENT, "unknown scheme"},
@@ -325,7 +365,7 @@ int main(int argc, char **argv) {
       {"formats_decode", test_formats_decode, false}, {"faults", test_faults, false},
       {"timestamp_wrap", test_timestamp_wrap, false}, {"four_cameras", test_four_cameras, false},
       {"missing_device", test_missing_device, false}, {"held_frames", test_held_frames, false},
-      {"uri_errors", test_uri_errors, false},
+      {"uri_errors", test_uri_errors, false},    {"preprocess_frame", test_preprocess_frame, false},
   };
   return hatch_test_main(argc, argv, cases, (int)(sizeof cases / sizeof *cases));
 }
