@@ -102,6 +102,27 @@ void hatch_tensor_destroy(hatch_tensor *t) {
 }
 
 hatch_type hatch_tensor_type(const hatch_tensor *t) { return t->type; }
+
+hatch_status hatch_tensor_reshape(hatch_tensor *t, int n_dims, const int64_t *ne) {
+  if (!t || !ne || n_dims < 1 || n_dims > HATCH_MAX_DIMS) return HATCH_ERR_INVALID_ARGUMENT;
+  int64_t full[HATCH_MAX_DIMS], count = 1, old = 1;
+  for (int i = 0; i < HATCH_MAX_DIMS; i++) {
+    full[i] = i < n_dims ? ne[i] : 1;
+    if (full[i] < 1 || full[i] > ((int64_t)1 << 40)) return HATCH_ERR_SHAPE;
+    if (count > INT64_MAX / full[i]) return HATCH_ERR_SHAPE;
+    count *= full[i];
+    old *= t->ne[i];
+  }
+  if (count != old) return HATCH_ERR_SHAPE;
+  if (t->type == HATCH_TYPE_Q8_0 && full[0] != t->ne[0]) return HATCH_ERR_SHAPE;
+  if (t->backend->vt->tensor_reshape) {
+    hatch_status st = t->backend->vt->tensor_reshape(t->backend, t, full);
+    if (st != HATCH_OK) return st;
+  }
+  for (int i = 0; i < HATCH_MAX_DIMS; i++) t->ne[i] = full[i];
+  t->n_dims = n_dims;
+  return HATCH_OK;
+}
 int64_t hatch_tensor_dim(const hatch_tensor *t, int i) { return (i >= 0 && i < HATCH_MAX_DIMS) ? t->ne[i] : 1; }
 int64_t hatch_tensor_nelements(const hatch_tensor *t) { return t->ne[0] * hatch_tensor_rows(t); }
 size_t hatch_tensor_nbytes(const hatch_tensor *t) { return t->nbytes; }

@@ -26,6 +26,8 @@ typedef struct hatch_backend_vtable {
   hatch_status (*tensor_read)(hatch_backend *be, hatch_tensor *t, void *data);
   hatch_status (*sync)(hatch_backend *be);
   void (*destroy)(hatch_backend *be);
+  /* Optional: may refuse a reshape the storage cannot follow (NULL: always fine). */
+  hatch_status (*tensor_reshape)(hatch_backend *be, hatch_tensor *t, const int64_t *ne);
 
   hatch_status (*matmul)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *w, const hatch_tensor *x);
   hatch_status (*rms_norm)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, const hatch_tensor *weight,
@@ -41,6 +43,8 @@ typedef struct hatch_backend_vtable {
                             const hatch_tensor *v, const hatch_attn_params *p);
   hatch_status (*merge_2x2)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, int64_t grid_h,
                             int64_t grid_w);
+  hatch_status (*get_rows)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx);
+  hatch_status (*set_rows)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset);
   hatch_status (*image_resize)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src);
   hatch_status (*image_patchify)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src,
                                  const hatch_patchify_params *p);

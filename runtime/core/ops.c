@@ -184,6 +184,28 @@ hatch_status hatch_merge_2x2(hatch_backend *be, hatch_tensor *dst, const hatch_t
   return be->vt->merge_2x2(be, dst, x, grid_h, grid_w);
 }
 
+hatch_status hatch_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx) {
+  CHECK(be && dst && src && idx, HATCH_ERR_INVALID_ARGUMENT);
+  CHECK_BACKEND(be, dst);
+  CHECK_BACKEND(be, src);
+  CHECK_BACKEND(be, idx);
+  CHECK(is_float_act(src) && is_float_act(dst) && idx->type == HATCH_TYPE_I32, HATCH_ERR_TYPE);
+  CHECK(dst->ne[0] == src->ne[0] && hatch_tensor_rows(idx) == 1 && idx->ne[0] == hatch_tensor_rows(dst), HATCH_ERR_SHAPE);
+  CHECK(dst != src, HATCH_ERR_INVALID_ARGUMENT);
+  return be->vt->get_rows(be, dst, src, idx);
+}
+
+hatch_status hatch_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset) {
+  CHECK(be && dst && src, HATCH_ERR_INVALID_ARGUMENT);
+  CHECK_BACKEND(be, dst);
+  CHECK_BACKEND(be, src);
+  CHECK(is_float_act(src) && is_float_act(dst), HATCH_ERR_TYPE);
+  CHECK(dst->ne[0] == src->ne[0], HATCH_ERR_SHAPE);
+  CHECK(row_offset >= 0 && row_offset <= hatch_tensor_rows(dst) - hatch_tensor_rows(src), HATCH_ERR_SHAPE);
+  CHECK(dst != src, HATCH_ERR_INVALID_ARGUMENT);
+  return be->vt->set_rows(be, dst, src, row_offset);
+}
+
 static bool is_rgb8(const hatch_tensor *t) {
   return t->type == HATCH_TYPE_U8 && t->ne[0] == 3 && t->ne[3] == 1;
 }

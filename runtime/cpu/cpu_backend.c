@@ -58,6 +58,8 @@ static const hatch_backend_vtable cpu_vtable = {
     .rope = hatch_cpu_rope,
     .attention = hatch_cpu_attention,
     .merge_2x2 = hatch_cpu_merge_2x2,
+    .get_rows = hatch_cpu_get_rows,
+    .set_rows = hatch_cpu_set_rows,
     .image_resize = hatch_cpu_image_resize,
     .image_patchify = hatch_cpu_image_patchify,
 };

@@ -75,6 +75,15 @@ static hatch_status vk_tensor_alloc(hatch_backend *be, hatch_tensor *t) {
   return st;
 }
 
+/* Chunks hold whole rows of the old shape: only a single-chunk tensor can take any new row length. */
+static hatch_status vk_tensor_reshape(hatch_backend *be, hatch_tensor *t, const int64_t *ne) {
+  hatch_vk_tensor *vt = (hatch_vk_tensor *)hatch_vk_tensor_of(t);
+  if (ne[0] == t->ne[0]) return HATCH_OK; /* same rows: the chunks stay valid */
+  if (vt->n_chunks != 1) return HATCH_ERR_UNSUPPORTED;
+  vt->chunks[0].row_count = ne[1] * ne[2] * ne[3]; /* one chunk holds every row of any row length */
+  return HATCH_OK;
+}
+
 static void vk_tensor_free(hatch_backend *be, hatch_tensor *t) {
   hatch_vk_tensor *vt = t->impl;
   if (!vt) return;
@@ -200,6 +209,7 @@ static void vk_destroy(hatch_backend *be) {
 static const hatch_backend_vtable vk_vtable = {
     .tensor_alloc = vk_tensor_alloc,
     .tensor_free = vk_tensor_free,
+    .tensor_reshape = vk_tensor_reshape,
     .tensor_write = vk_tensor_write,
     .tensor_read = vk_tensor_read,
     .sync = vk_sync,
@@ -213,6 +223,8 @@ static const hatch_backend_vtable vk_vtable = {
     .rope = hatch_vk_rope,
     .attention = hatch_vk_attention,
     .merge_2x2 = hatch_vk_merge_2x2,
+    .get_rows = hatch_vk_get_rows,
+    .set_rows = hatch_vk_set_rows,
     .image_resize = hatch_vk_image_resize,
     .image_patchify = hatch_vk_image_patchify,
 };

@@ -195,6 +195,8 @@ hatch_status hatch_vk_rope(hatch_backend *be, hatch_tensor *dst, const hatch_ten
                            const hatch_rope_params *p);
 hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *q, const hatch_tensor *k,
                                 const hatch_tensor *v, const hatch_attn_params *p);
+hatch_status hatch_vk_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx);
+hatch_status hatch_vk_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset);
 hatch_status hatch_vk_merge_2x2(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, int64_t grid_h,
                                 int64_t grid_w);
 hatch_status hatch_vk_image_resize(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src);

@@ -72,5 +72,9 @@ size_t hatch_tensor_nbytes(const hatch_tensor *t); /* bytes in the host (ggml) l
 /* Host data in the ggml layout of the tensor's type; size must equal hatch_tensor_nbytes. */
 hatch_status hatch_tensor_write(hatch_tensor *t, const void *data, size_t size);
 hatch_status hatch_tensor_read(hatch_tensor *t, void *data, size_t size);
+/* Gives the tensor a new shape with the same elements in the same order (metadata only: (n, h*d) <->
+ * (n, h, d)). Q8_0 tensors keep ne0. HATCH_ERR_SHAPE when the element count differs;
+ * HATCH_ERR_UNSUPPORTED when the backend stores the tensor in pieces that the new rows would cross. */
+hatch_status hatch_tensor_reshape(hatch_tensor *t, int n_dims, const int64_t *ne);
 
 #endif

@@ -75,6 +75,15 @@ hatch_status hatch_attention(hatch_backend *be, hatch_tensor *dst, const hatch_t
 hatch_status hatch_merge_2x2(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, int64_t grid_h,
                              int64_t grid_w);
 
+/* Row gather: dst (n, c) row i = src row idx[i]; src (m, c) F32, idx I32 (n) with 0 <= idx < m
+ * (an index out of range makes the row zeros on every backend). The vision tower's window order
+ * and its inverse. */
+hatch_status hatch_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx);
+
+/* Row copy: dst rows [row_offset, row_offset + n) = src (n, c); both F32 with the same ne0. The KV
+ * cache append and placing image embeddings among token embeddings. */
+hatch_status hatch_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset);
+
 /* Bicubic resize of an RGB8 image, PIL's algorithm (a = -0.5, support widened when downscaling,
  * horizontal then vertical pass, each rounded to 8 bits): src U8 (3, w, h) -> dst U8 (3, w', h'). */
 hatch_status hatch_image_resize(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src);

@@ -1,0 +1,31 @@
+/* Row gather (get_rows) and row copy (set_rows). */
+#include <string.h>
+
+#include "cpu/cpu_ops.h"
+
+typedef struct gather_job {
+  float *dst;          /* (n, c) */
+  const float *src;    /* (m, c) */
+  const int32_t *idx;  /* (n) */
+  int64_t c, m;
+} gather_job;
+
+static void gather_rows(void *ctx, int64_t begin, int64_t end) {
+  const gather_job *j = ctx;
+  for (int64_t r = begin; r < end; r++) {
+    int32_t i = j->idx[r];
+    if (i < 0 || i >= j->m) memset(j->dst + r * j->c, 0, sizeof(float) * (size_t)j->c);
+    else memcpy(j->dst + r * j->c, j->src + (int64_t)i * j->c, sizeof(float) * (size_t)j->c);
+  }
+}
+
+hatch_status hatch_cpu_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx) {
+  gather_job j = {dst->data, src->data, idx->data, src->ne[0], hatch_tensor_rows(src)};
+  hatch_threadpool_run(hatch_cpu_pool(be), hatch_tensor_rows(dst), 1 + 16384 / src->ne[0], gather_rows, &j);
+  return HATCH_OK;
+}
+
+hatch_status hatch_cpu_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset) {
+  memcpy((float *)dst->data + row_offset * dst->ne[0], src->data, sizeof(float) * (size_t)hatch_tensor_nelements(src));
+  return HATCH_OK;
+}

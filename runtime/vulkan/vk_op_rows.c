@@ -1,0 +1,41 @@
+/* Row gather (get_rows) and row copy (set_rows): one invocation per output float. */
+#include "vulkan/vk_internal.h"
+
+#define ROWS_WG 64
+
+typedef struct rows_push {
+  uint32_t n, c, m, row_offset;
+} rows_push; /* mirrors shaders/rows.comp */
+_Static_assert(sizeof(rows_push) == 16, "rows push constants");
+
+static hatch_status dispatch_rows(hatch_vk_backend *vk, hatch_vk_dispatch_desc *d, uint64_t n) {
+  hatch_vk_groups_2d(vk, (n + ROWS_WG - 1) / ROWS_WG, d->groups);
+  return hatch_vk_dispatch(vk, d);
+}
+
+hatch_status hatch_vk_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx) {
+  hatch_vk_backend *vk = hatch_vk(be);
+  uint64_t n = (uint64_t)hatch_tensor_nelements(dst);
+  if (n > UINT32_MAX || hatch_tensor_rows(src) > INT32_MAX) return HATCH_ERR_TOO_LARGE;
+  rows_push push = {(uint32_t)n, (uint32_t)src->ne[0], (uint32_t)hatch_tensor_rows(src), 0};
+  hatch_vk_dispatch_desc d = {.variant = "get_rows", .spec = {ROWS_WG}, .n_spec = 1, .n_bindings = 3,
+                              .push = &push, .push_size = sizeof(push)};
+  hatch_status st = hatch_vk_tensor_binding(src, false, &d.bindings[0]);
+  if (st == HATCH_OK) st = hatch_vk_tensor_binding(idx, false, &d.bindings[1]);
+  if (st == HATCH_OK) st = hatch_vk_tensor_binding(dst, true, &d.bindings[2]);
+  if (st != HATCH_OK) return st;
+  return dispatch_rows(vk, &d, n);
+}
+
+hatch_status hatch_vk_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset) {
+  hatch_vk_backend *vk = hatch_vk(be);
+  uint64_t n = (uint64_t)hatch_tensor_nelements(src);
+  if (n > UINT32_MAX || (uint64_t)hatch_tensor_nelements(dst) > UINT32_MAX) return HATCH_ERR_TOO_LARGE;
+  rows_push push = {(uint32_t)n, (uint32_t)src->ne[0], 0, (uint32_t)row_offset};
+  hatch_vk_dispatch_desc d = {.variant = "set_rows", .spec = {ROWS_WG}, .n_spec = 1, .n_bindings = 2,
+                              .push = &push, .push_size = sizeof(push)};
+  hatch_status st = hatch_vk_tensor_binding(src, false, &d.bindings[0]);
+  if (st == HATCH_OK) st = hatch_vk_tensor_binding(dst, true, &d.bindings[1]);
+  if (st != HATCH_OK) return st;
+  return dispatch_rows(vk, &d, n);
+}
