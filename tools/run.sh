@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, then report the device (hatch doctor), run the
 # op benchmark (build/bench-ops.json), capture synchronized sets from four fake cameras (one with
-# corrupt frames) into build/capture-demo/, and run the camera benchmark (build/bench-cameras.json).
+# corrupt frames) into build/capture-demo/, run the camera benchmark (build/bench-cameras.json), and
+# answer a question from two fake cameras with a random-weight model (the pipeline, not the answer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -13,4 +14,9 @@ rm -rf build/capture-demo
   --camera "fake://front?pattern=scene" --camera "fake://left?pattern=scene&seed=2" \
   --camera "fake://right?pattern=scene&seed=3&faults=corrupt:7" --camera "fake://back?pattern=scene&seed=4"
 ./build/hatch bench cameras --json build/bench-cameras.json
+# The query path, cameras to plan JSON, on a random-weight model with the fixture tokenizer (no trained
+# model ships yet: the training issue makes it). The plan is valid; its content means nothing.
+./build/hatch random-model --tokenizer tests/fixtures/tokenizer/tokenizer.json build/random-tiny.gguf
+./build/hatch query --model build/random-tiny.gguf --options 4 --question "From the front camera, which side is the red chair on?" \
+  --camera "fake://front?pattern=scene" --camera "fake://left?pattern=scene&seed=2"
 echo "bench results: build/bench-ops.json build/bench-cameras.json; capture: build/capture-demo/manifest.json"
