@@ -23,6 +23,11 @@ typedef struct text_layer {
   hatch_tensor *k_cache, *v_cache;          /* (hd, KV, max_ctx) F32 */
 } text_layer;
 
+typedef struct text_scratch {
+  hatch_tensor *x, *t, *q, *k, *v, *o, *a, *g, *u, *pos; /* (d, n) activations, (n, 3) positions */
+  hatch_tensor *idx, *sel, *last, *out;                  /* logits rows: (n_logits), (d, n_logits) x2, (vocab, n_logits) */
+} text_scratch;
+
 struct hatch_model {
   hatch_backend *be;
   hatch_qwen25vl_config cfg;
@@ -40,9 +45,13 @@ struct hatch_model {
   hatch_tensor *output_norm, *output;       /* output = tok_embd when tied */
   int max_context;
   int n_past;
+  text_scratch dec;         /* decode (n = 1) activations, allocated at the first decode and reused */
+  float *dec_emb;           /* (d) host embedding row for decode */
   uint64_t device_bytes;   /* weights + KV cache uploaded at load */
   uint64_t decode_bytes;   /* weight bytes one decoded token reads (text layers + output) */
 };
+
+void hatch_qwen25vl_scratch_destroy(text_scratch *s);
 
 /* qwen25vl_load.c */
 hatch_status hatch_qwen25vl_upload(hatch_model *m, const hatch_gguf *g, const char *name, hatch_type want,

@@ -364,6 +364,8 @@ uint64_t hatch_model_decode_bytes(const hatch_model *m) { return m ? m->decode_b
 
 void hatch_model_destroy(hatch_model *m) {
   if (!m) return;
+  hatch_qwen25vl_scratch_destroy(&m->dec);
+  free(m->dec_emb);
   if (m->vlayers)
     for (int l = 0; l < m->cfg.vision.depth; l++) {
       vision_layer *L = &m->vlayers[l];
@@ -426,6 +428,10 @@ hatch_status hatch_model_load(hatch_backend *be, const char *path, const char *m
   if ((st = load_text(m, m->text_file, report)) != HATCH_OK) goto fail_out;
   if ((st = hatch_backend_sync(be)) != HATCH_OK) goto fail_out;
   account(m);
+  if (!(m->dec_emb = malloc(sizeof(float) * (size_t)m->cfg.text.hidden_size))) {
+    st = HATCH_ERR_OUT_OF_MEMORY;
+    goto fail_out;
+  }
   *out = m;
   return HATCH_OK;
 fail_out:

@@ -18,14 +18,13 @@ void hatch_model_reset(hatch_model *m) {
 
 int hatch_model_n_past(const hatch_model *m) { return m ? m->n_past : 0; }
 
-typedef struct text_scratch {
-  hatch_tensor *x, *t, *q, *k, *v, *o, *a, *g, *u, *pos; /* per-call activations */
-} text_scratch;
-
 static void scratch_destroy(text_scratch *s) {
-  hatch_tensor *all[] = {s->x, s->t, s->q, s->k, s->v, s->o, s->a, s->g, s->u, s->pos};
+  hatch_tensor *all[] = {s->x, s->t, s->q, s->k, s->v, s->o, s->a, s->g, s->u, s->pos, s->idx, s->sel, s->last, s->out};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) hatch_tensor_destroy(all[i]);
+  memset(s, 0, sizeof *s);
 }
+
+void hatch_qwen25vl_scratch_destroy(text_scratch *s) { scratch_destroy(s); }
 
 static hatch_status make(hatch_backend *be, hatch_type type, int64_t a, int64_t b, hatch_tensor **out) {
   int64_t ne[2] = {a, b};
@@ -94,22 +93,33 @@ hatch_status hatch_model_forward(hatch_model *m, const int32_t *ids, int n, cons
   const hatch_qwen25vl_text_config *tc = &m->cfg.text;
   int64_t d = tc->hidden_size, H = tc->num_attention_heads, KV = tc->num_key_value_heads, hd = m->dv.head_dim;
   int64_t ff = tc->intermediate_size, vocab = m->tok_embd_host->ne[1];
-  text_scratch s = {0};
-  hatch_tensor *last = NULL, *out = NULL, *sel = NULL;
-  float *emb = malloc(sizeof(float) * (size_t)(d * n));
-  int32_t *sel_idx = malloc(sizeof(int32_t) * (size_t)(n_logits ? n_logits : 1));
+  /* Decoding one token reuses the model's decode scratch (allocated once, at the first decode):
+   * nothing is allocated per generated token. Prefill allocates for its length. */
+  bool decode = n == 1 && n_logits <= 1;
+  text_scratch local = {0};
+  text_scratch *sp = decode ? &m->dec : &local;
+  float *emb = decode ? m->dec_emb : malloc(sizeof(float) * (size_t)(d * n));
+  int32_t sel_one = 0, *sel_idx = decode ? &sel_one : malloc(sizeof(int32_t) * (size_t)(n_logits ? n_logits : 1));
   hatch_status st = emb && sel_idx ? HATCH_OK : HATCH_ERR_OUT_OF_MEMORY;
   TRY(embed_tokens(m, ids, n, emb));
-  TRY(make(be, HATCH_TYPE_F32, d, n, &s.x));
-  TRY(make(be, HATCH_TYPE_F32, d, n, &s.t));
-  TRY(make(be, HATCH_TYPE_F32, H * hd, n, &s.q));
-  TRY(make(be, HATCH_TYPE_F32, KV * hd, n, &s.k));
-  TRY(make(be, HATCH_TYPE_F32, KV * hd, n, &s.v));
-  TRY(make(be, HATCH_TYPE_F32, H * hd, n, &s.o));
-  TRY(make(be, HATCH_TYPE_F32, d, n, &s.a));
-  TRY(make(be, HATCH_TYPE_F32, ff, n, &s.g));
-  TRY(make(be, HATCH_TYPE_F32, ff, n, &s.u));
-  TRY(make(be, HATCH_TYPE_I32, n, 3, &s.pos));
+  if (!sp->x) {
+    TRY(make(be, HATCH_TYPE_F32, d, n, &sp->x));
+    TRY(make(be, HATCH_TYPE_F32, d, n, &sp->t));
+    TRY(make(be, HATCH_TYPE_F32, H * hd, n, &sp->q));
+    TRY(make(be, HATCH_TYPE_F32, KV * hd, n, &sp->k));
+    TRY(make(be, HATCH_TYPE_F32, KV * hd, n, &sp->v));
+    TRY(make(be, HATCH_TYPE_F32, H * hd, n, &sp->o));
+    TRY(make(be, HATCH_TYPE_F32, d, n, &sp->a));
+    TRY(make(be, HATCH_TYPE_F32, ff, n, &sp->g));
+    TRY(make(be, HATCH_TYPE_F32, ff, n, &sp->u));
+    TRY(make(be, HATCH_TYPE_I32, n, 3, &sp->pos));
+    int64_t nl = n_logits ? n_logits : 1, ne_idx[1] = {nl};
+    TRY(hatch_tensor_create(be, HATCH_TYPE_I32, 1, ne_idx, &sp->idx));
+    TRY(make(be, HATCH_TYPE_F32, d, nl, &sp->sel));
+    TRY(make(be, HATCH_TYPE_F32, d, nl, &sp->last));
+    TRY(make(be, HATCH_TYPE_F32, vocab, nl, &sp->out));
+  }
+  text_scratch s = *sp;
   TRY(hatch_tensor_write(s.x, emb, sizeof(float) * (size_t)(d * n)));
   TRY(hatch_tensor_write(s.pos, pos, sizeof(int32_t) * (size_t)(3 * n)));
   /* Splice each image's embeddings over its run of image tokens. */
@@ -133,27 +143,20 @@ hatch_status hatch_model_forward(hatch_model *m, const int32_t *ids, int n, cons
   for (int l = 0; l < tc->num_hidden_layers && st == HATCH_OK; l++) st = text_layer_forward(m, &m->tlayers[l], &s, n);
   if (st == HATCH_OK && n_logits > 0) {
     for (int i = 0; i < n_logits; i++) sel_idx[i] = n - n_logits + i;
-    hatch_tensor *idx = NULL;
-    int64_t ne_idx[1] = {n_logits};
-    TRY(hatch_tensor_create(be, HATCH_TYPE_I32, 1, ne_idx, &idx));
-    TRY(hatch_tensor_write(idx, sel_idx, sizeof(int32_t) * (size_t)n_logits));
-    TRY(make(be, HATCH_TYPE_F32, d, n_logits, &sel));
-    TRY(make(be, HATCH_TYPE_F32, d, n_logits, &last));
-    TRY(make(be, HATCH_TYPE_F32, vocab, n_logits, &out));
-    TRY(hatch_get_rows(be, sel, s.x, idx));
-    TRY(hatch_rms_norm(be, last, sel, m->output_norm, (float)tc->rms_norm_eps));
-    TRY(hatch_matmul(be, out, m->output, last));
-    TRY(hatch_tensor_read(out, logits, sizeof(float) * (size_t)(vocab * n_logits)));
-    hatch_tensor_destroy(idx);
+    TRY(hatch_tensor_write(s.idx, sel_idx, sizeof(int32_t) * (size_t)n_logits));
+    TRY(hatch_get_rows(be, s.sel, s.x, s.idx));
+    TRY(hatch_rms_norm(be, s.last, s.sel, m->output_norm, (float)tc->rms_norm_eps));
+    TRY(hatch_matmul(be, s.out, m->output, s.last));
+    TRY(hatch_tensor_read(s.out, logits, sizeof(float) * (size_t)(vocab * n_logits)));
   } else if (st == HATCH_OK) {
     st = hatch_backend_sync(be);
   }
   if (st == HATCH_OK) m->n_past += n;
-  scratch_destroy(&s);
-  hatch_tensor_destroy(sel);
-  hatch_tensor_destroy(last);
-  hatch_tensor_destroy(out);
-  free(emb);
-  free(sel_idx);
+  if (decode && st != HATCH_OK) scratch_destroy(&m->dec); /* rebuilt whole at the next decode */
+  if (!decode) {
+    scratch_destroy(&local);
+    free(emb);
+    free(sel_idx);
+  }
   return st;
 }
