@@ -2,6 +2,7 @@
 #ifndef HATCH_GGUF_INTERNAL_H
 #define HATCH_GGUF_INTERNAL_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "hatch/gguf.h"
@@ -56,5 +57,17 @@ static inline uint64_t gguf_hash(const char *s) {
 
 /* Bytes of one element of a fixed-size metadata type; 0 for STRING, ARRAY and unknown types. */
 uint64_t gguf_type_size(hatch_gguf_type t);
+
+/* Grows *arr (elem-sized items, capacity *cap) to hold need_n, doubling from 16. */
+static inline bool hatch_gguf_grow(void **arr, uint64_t *cap, uint64_t need_n, size_t elem) {
+  if (need_n <= *cap) return true;
+  uint64_t c = *cap ? *cap : 16;
+  while (c < need_n) c *= 2;
+  void *p = realloc(*arr, (size_t)c * elem);
+  if (!p) return false;
+  *arr = p;
+  *cap = c;
+  return true;
+}
 
 #endif

@@ -69,27 +69,17 @@ static hatch_status read_str(parser *ps, const char *who, const char *what, hatc
   return HATCH_OK;
 }
 
-static bool grow(void **arr, uint64_t *cap, uint64_t need_n, size_t elem) {
-  if (need_n <= *cap) return true;
-  uint64_t c = *cap ? *cap : 16;
-  while (c < need_n) c *= 2;
-  void *p = realloc(*arr, (size_t)c * elem);
-  if (!p) return false;
-  *arr = p;
-  *cap = c;
-  return true;
-}
 
 /* Room for entry i of an entry array and its two parallel offset arrays (same capacity). */
 static bool grow3(void **arr, size_t elem, uint64_t **name_off, uint64_t **at, uint64_t *cap, uint64_t i) {
   if (i < *cap) return true;
   uint64_t c = *cap, c1 = c, c2 = c;
   void *a = *name_off, *b = *at;
-  if (!grow(&a, &c1, i + 1, 8)) return false;
+  if (!hatch_gguf_grow(&a, &c1, i + 1, 8)) return false;
   *name_off = a;
-  if (!grow(&b, &c2, i + 1, 8)) return false;
+  if (!hatch_gguf_grow(&b, &c2, i + 1, 8)) return false;
   *at = b;
-  return grow(arr, cap, i + 1, elem);
+  return hatch_gguf_grow(arr, cap, i + 1, elem);
 }
 
 /* Copies a key or tensor name into the arena; rejects empty names and embedded NULs. */
@@ -99,7 +89,7 @@ static hatch_status arena_add(parser *ps, hatch_gguf_str s, uint64_t at, const c
   if (memchr(s.data, 0, (size_t)s.len))
     return fail(ps, HATCH_ERR_CORRUPT, at, "%s '%s' at offset %llu contains a NUL byte", kind, quote(q, s.data, s.len),
                 (unsigned long long)at);
-  if (!grow((void **)&ps->g->names, &ps->arena_cap, ps->arena_len + s.len + 1, 1))
+  if (!hatch_gguf_grow((void **)&ps->g->names, &ps->arena_cap, ps->arena_len + s.len + 1, 1))
     return fail(ps, HATCH_ERR_OUT_OF_MEMORY, at, "out of memory");
   memcpy(ps->g->names + ps->arena_len, s.data, (size_t)s.len);
   ps->g->names[ps->arena_len + s.len] = 0;
@@ -170,7 +160,7 @@ static hatch_status parse_kv(parser *ps, int64_t i) {
   kv->str_first = ps->n_str;
   for (uint64_t j = 0; j < n; j++) {
     /* grown per element, so memory follows what actually parsed, not what the count claims */
-    if (!grow((void **)&g->str_offs, &ps->str_cap, ps->n_str + 1, 8))
+    if (!hatch_gguf_grow((void **)&g->str_offs, &ps->str_cap, ps->n_str + 1, 8))
       return fail(ps, HATCH_ERR_OUT_OF_MEMORY, arr_at, "out of memory");
     g->str_offs[ps->n_str++] = ps->pos;
     if (left(ps) >= 8 && gguf_rd_u64(ps->p + ps->pos) <= left(ps) - 8) { /* fast path: no message to build */

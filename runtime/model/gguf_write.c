@@ -38,16 +38,6 @@ struct hatch_gguf_writer {
   uint32_t alignment;
 };
 
-static bool grow(void **arr, uint64_t *cap, uint64_t need_n, size_t elem) {
-  if (need_n <= *cap) return true;
-  uint64_t c = *cap ? *cap : 16;
-  while (c < need_n) c *= 2;
-  void *p = realloc(*arr, (size_t)c * elem);
-  if (!p) return false;
-  *arr = p;
-  *cap = c;
-  return true;
-}
 
 hatch_status hatch_gguf_writer_create(hatch_gguf_writer **out) {
   if (!out) return HATCH_ERR_INVALID_ARGUMENT;
@@ -68,7 +58,7 @@ void hatch_gguf_writer_destroy(hatch_gguf_writer *w) {
 }
 
 static bool put(hatch_gguf_writer *w, const void *p, uint64_t n) {
-  if (!grow((void **)&w->kv, &w->kv_cap, w->kv_len + n, 1)) return false;
+  if (!hatch_gguf_grow((void **)&w->kv, &w->kv_cap, w->kv_len + n, 1)) return false;
   if (n) memcpy(w->kv + w->kv_len, p, (size_t)n);
   w->kv_len += n;
   return true;
@@ -83,7 +73,7 @@ static hatch_status begin_kv(hatch_gguf_writer *w, const char *key, hatch_gguf_t
   if (!w || !key || !key[0]) return HATCH_ERR_INVALID_ARGUMENT;
   for (int64_t i = 0; i < w->n_kv; i++)
     if (strcmp(w->keys[i], key) == 0) return HATCH_ERR_INVALID_ARGUMENT;
-  if (!grow((void **)&w->keys, &w->keys_cap, (uint64_t)w->n_kv + 1, sizeof(char *))) return HATCH_ERR_OUT_OF_MEMORY;
+  if (!hatch_gguf_grow((void **)&w->keys, &w->keys_cap, (uint64_t)w->n_kv + 1, sizeof(char *))) return HATCH_ERR_OUT_OF_MEMORY;
   *mark = w->kv_len;
   if (!put_str(w, key, strlen(key)) || !put_u32(w, (uint32_t)type)) return HATCH_ERR_OUT_OF_MEMORY;
   return HATCH_OK;
@@ -191,7 +181,7 @@ static hatch_status add_tensor(hatch_gguf_writer *w, const char *name, uint32_t 
   if (!fill && (nbytes != want || !data)) return HATCH_ERR_INVALID_ARGUMENT;
   for (int64_t i = 0; i < w->n_tensors; i++)
     if (strcmp(w->tensors[i].name, name) == 0) return HATCH_ERR_INVALID_ARGUMENT;
-  if (!grow((void **)&w->tensors, &w->tensors_cap, (uint64_t)w->n_tensors + 1, sizeof(wtensor)))
+  if (!hatch_gguf_grow((void **)&w->tensors, &w->tensors_cap, (uint64_t)w->n_tensors + 1, sizeof(wtensor)))
     return HATCH_ERR_OUT_OF_MEMORY;
   wtensor t = {.name = strdup(name), .type = type, .n_dims = n_dims, .nbytes = want, .data = data, .fill = fill,
                .user = user};
