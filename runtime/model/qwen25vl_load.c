@@ -1,11 +1,26 @@
+/* madvise(MADV_DONTNEED) is not POSIX: this file asks for it alone. */
+#define _DEFAULT_SOURCE 1
 /* Loading a Qwen2.5-VL model from GGUF: the config from llama.cpp's keys (qwen2vl.*, clip.vision.*),
  * every tensor checked for presence, type and shape, converted where the device needs another type
  * (BF16 -> F32, vectors -> F32, the Conv3D's two time slices -> one patch matrix), uploaded once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "model/qwen25vl_internal.h"
+
+/* Once a tensor is on the backend its pages of the mapping are dropped from this process (they are
+ * read again from the file if touched: the host-side embedding lookups), so peak host memory stays
+ * near one copy of the weights rather than two. */
+static void release_pages(const hatch_gguf_tensor *t) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return;
+  uintptr_t a = (uintptr_t)t->data, end = a + (uintptr_t)t->nbytes;
+  uintptr_t lo = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1), hi = end & ~((uintptr_t)page - 1);
+  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
 
 static hatch_status fail(hatch_model_report *rep, hatch_status st, const char *fmt, const char *a, const char *b) {
   if (rep) snprintf(rep->message, sizeof rep->message, fmt, a, b);
@@ -86,6 +101,7 @@ hatch_status hatch_qwen25vl_upload(hatch_model *m, const hatch_gguf *g, const ch
       hatch_tensor_destroy(*out);
       *out = NULL;
     }
+    if (st == HATCH_OK) release_pages(t);
     return st;
   }
   float *f = malloc(sizeof(float) * (size_t)t->n_elems);
@@ -102,6 +118,7 @@ hatch_status hatch_qwen25vl_upload(hatch_model *m, const hatch_gguf *g, const ch
     *out = NULL;
   }
   free(f);
+  if (st == HATCH_OK) release_pages(t);
   return st;
 }
 
