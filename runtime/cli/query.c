@@ -121,8 +121,10 @@ int hatch_cmd_query(int argc, char **argv) {
     bool has = i + 1 < argc;
     if (!strcmp(argv[i], "--model") && has) model_path = argv[++i];
     else if (!strcmp(argv[i], "--mmproj") && has) mmproj = argv[++i];
-    else if (!strcmp(argv[i], "--image") && has && n_files < MAX_IMAGES) files[n_files++] = argv[++i];
-    else if (!strcmp(argv[i], "--camera") && has && n_cams < MAX_IMAGES) cams[n_cams++] = argv[++i];
+    else if ((!strcmp(argv[i], "--image") || !strcmp(argv[i], "--camera")) && has && n_files + n_cams == MAX_IMAGES)
+      return fprintf(stderr, "hatch query: at most %d images or cameras per question\n", MAX_IMAGES), 2;
+    else if (!strcmp(argv[i], "--image") && has) files[n_files++] = argv[++i];
+    else if (!strcmp(argv[i], "--camera") && has) cams[n_cams++] = argv[++i];
     else if (!strcmp(argv[i], "--question") && has) question = argv[++i];
     else if (!strcmp(argv[i], "--raw")) raw = true;
     else if (!strcmp(argv[i], "--no-hash")) hash = false;
@@ -135,7 +137,7 @@ int hatch_cmd_query(int argc, char **argv) {
     else if (!strcmp(argv[i], "--backend") && has) backend = argv[++i];
     else if (!strcmp(argv[i], "--id") && has) id = argv[++i];
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(), 0;
-    else return fprintf(stderr, "hatch query: unknown, incomplete or repeated-too-often option '%s'\n", argv[i]), usage(), 2;
+    else return fprintf(stderr, "hatch query: unknown or incomplete option '%s'\n", argv[i]), usage(), 2;
   }
   int n_images = n_files + n_cams;
   if (!model_path || !question || n_images < 1 || (n_files && n_cams) || max_tokens < 1 || n_options < 0 || n_options > 26)
