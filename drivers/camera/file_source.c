@@ -419,7 +419,6 @@ hatch_status hatch_file_source_create(const hatch_uri *uri, const hatch_rig_opti
   *out = &s->base;
   return HATCH_OK;
 fail_out:
-  if (!s->names || s->kind != KIND_CAPTURE) s->names = NULL;
   src_destroy(&s->base);
   return st;
 }

@@ -36,6 +36,7 @@ int hatch_cmd_bench_model(int argc, char **argv) {
   const char *model = NULL, *mmproj = NULL, *config = "3b", *backend = "auto", *json_path = NULL;
   int prompt = 256, gen = 16;
   int sizes[8][2] = {{448, 448}}, n_sizes = 1;
+  bool default_size = true; /* the first --image replaces the default 448x448 */
   for (int i = 1; i < argc; i++) {
     bool has = i + 1 < argc;
     if (!strcmp(argv[i], "--model") && has) model = argv[++i];
@@ -47,8 +48,9 @@ int hatch_cmd_bench_model(int argc, char **argv) {
     else if (!strcmp(argv[i], "--json") && has) json_path = argv[++i];
     else if (!strcmp(argv[i], "--image") && has) {
       int w, h;
-      if (sscanf(argv[++i], "%dx%d", &w, &h) != 2 || n_sizes == 8) return fprintf(stderr, "--image WxH\n"), 2;
-      if (n_sizes == 1 && sizes[0][0] == 448 && i < 100) n_sizes = 0; /* the first --image replaces the default */
+      if (default_size) n_sizes = 0, default_size = false;
+      if (sscanf(argv[++i], "%dx%d", &w, &h) != 2 || w <= 0 || h <= 0 || n_sizes == 8)
+        return fprintf(stderr, "hatch bench model: --image WxH, at most 8\n"), 2;
       sizes[n_sizes][0] = w, sizes[n_sizes][1] = h, n_sizes++;
     } else {
       printf("usage: hatch bench model [--config 3b|tiny | --model FILE.gguf [--mmproj FILE]] [--backend auto|cpu|vulkan]\n"

@@ -318,8 +318,6 @@ static hatch_status load_text(hatch_model *m, const hatch_gguf *g, hatch_model_r
   hatch_status st = HATCH_OK;
   m->tok_embd_host = hatch_gguf_find_tensor(g, "token_embd.weight");
   if (m->tok_embd_host->ne[0] != d) return fail(rep, HATCH_ERR_SHAPE, "tensor '%s': row length is not %s", "token_embd.weight", "the model width");
-  int64_t dummy_ne0 = m->tok_embd_host->ne[0];
-  (void)dummy_ne0;
   m->tlayers = calloc((size_t)t->num_hidden_layers, sizeof *m->tlayers);
   if (!m->tlayers) return HATCH_ERR_OUT_OF_MEMORY;
   char n[96];

@@ -39,7 +39,7 @@ size_t hatch_plan_format(const hatch_plan *plan, char *buf, size_t cap) {
   return len;
 }
 
-static cJSON *pose_json(const hatch_relative_pose_est *p) {
+static cJSON *pose_json(const hatch_relative_pose *p) {
   cJSON *o = cJSON_CreateObject();
   if (!o) return NULL;
   cJSON_AddNumberToObject(o, "yaw_deg", round(p->yaw_deg * 1000) / 1000);

@@ -13,7 +13,7 @@ static double wrap_deg(double a) {
   return a;
 }
 
-void hatch_plan_compose(const hatch_plan_action *actions, int n, hatch_relative_pose_est *out) {
+void hatch_plan_compose(const hatch_plan_action *actions, int n, hatch_relative_pose *out) {
   double yaw = 0, pitch = 0, t[3] = {0, 0, 0};
   for (int i = 0; i < n; i++) {
     double v = actions[i].value;
@@ -50,7 +50,7 @@ static void push_turn(hatch_plan_action *out, int *n, double deg, hatch_plan_ver
   }
 }
 
-int hatch_plan_actions_from_pose(const hatch_relative_pose_est *pose, hatch_plan_action *out) {
+int hatch_plan_actions_from_pose(const hatch_relative_pose *pose, hatch_plan_action *out) {
   int n = 0;
   double x = pose->t_m[0], y = pose->t_m[1], z = pose->t_m[2];
   double dist = sqrt(x * x + y * y + z * z);

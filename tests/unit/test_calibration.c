@@ -297,6 +297,25 @@ static void test_pitch_and_plan_compare(hatch_test_ctx *c) {
   e = hatch_pose_compare(&n, &b);
   HATCH_EXPECT(c, isnan(e.yaw_deg), "NaN yaw must not compare as no error");
 
+  /* The runtime's plan (parsed model text) against the rig, one pose type on both sides. */
+  const char *said = "<action>{from:0,to:1,action:[{move forward: 1.2 m}{turn left: 45 deg}{turn up: 30 deg}]}"
+                     "</action><answer>A. x</answer>";
+  hatch_plan parsed;
+  hatch_plan_error pe;
+  hatch_relative_pose truth;
+  HATCH_EXPECT(c, hatch_plan_parse(said, strlen(said), NULL, &parsed, &pe) == HATCH_OK, "plan: %s", pe.message);
+  HATCH_EXPECT(c, hatch_rig_file_relative_pose(rig, "front", "up_left", &truth) == HATCH_OK, "front -> up_left");
+  e = hatch_pose_compare(&parsed.steps[0].pose, &truth);
+  HATCH_EXPECT(c, e.translation_m < 1e-9 && fabs(e.yaw_deg) < 1e-9 && fabs(e.pitch_deg) < 1e-9,
+               "plan vs rig: %g m, %g deg yaw, %g deg pitch", e.translation_m, e.yaw_deg, e.pitch_deg);
+  /* Teacher actions from the rig's pose compose back to it within the grammar's rounding. */
+  hatch_plan_action acts[HATCH_PLAN_MAX_OPS];
+  hatch_relative_pose back;
+  hatch_plan_compose(acts, hatch_plan_actions_from_pose(&truth, acts), &back);
+  e = hatch_pose_compare(&back, &truth);
+  HATCH_EXPECT(c, e.translation_m < 0.03 && fabs(e.yaw_deg) <= 1 && fabs(e.pitch_deg) <= 1, "teacher round trip: %g m",
+               e.translation_m);
+
   /* Quaternion and rpy describe the same mount. */
   double Tq[16], Te[16];
   const double t[3] = {0.1, 0.2, 0.3}, rpy[3] = {0, 0, 90}, q[4] = {0, 0, sqrt(0.5), sqrt(0.5)};

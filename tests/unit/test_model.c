@@ -202,10 +202,30 @@ static void test_bad_files(hatch_test_ctx *c) {
   hatch_gguf_writer_destroy(w);
   HATCH_EXPECT(c, hatch_model_load(c->cpu, path, NULL, NULL, &m, &rep) == HATCH_ERR_UNSUPPORTED && strstr(rep.message, "qwen2vl"),
                "other architecture: %s", rep.message);
-  /* A model with a tensor missing: the vision tower without its last merger bias. */
+  /* A model whose keys promise a vision block the file does not have: the key's u32 value, right
+   * after "clip.vision.block_count" and its type tag, goes from 2 to 3. */
   hatch_qwen25vl_config cfg = tiny_config();
   cfg.vision.depth = 2, cfg.vision.n_fullatt = 1, cfg.vision.fullatt_block_indexes[0] = 1;
   const char *good = write_model(c, "tiny_small.gguf", &cfg, HATCH_TYPE_F32);
+  FILE *pf = fopen(good, "r+b");
+  static uint8_t bytes[1 << 16];
+  size_t nb = pf ? fread(bytes, 1, sizeof bytes, pf) : 0;
+  const char *key = "clip.vision.block_count";
+  uint8_t *at = NULL;
+  for (size_t i = 0; i + strlen(key) <= nb && !at; i++)
+    if (!memcmp(bytes + i, key, strlen(key))) at = bytes + i;
+  HATCH_EXPECT(c, at != NULL, "key in the header");
+  if (at) {
+    uint32_t three = 3;
+    fseek(pf, (long)(at - bytes) + (long)strlen(key) + 4, SEEK_SET);
+    fwrite(&three, 4, 1, pf);
+  }
+  if (pf) fclose(pf);
+  rep.message[0] = 0;
+  HATCH_EXPECT(c, hatch_model_load(c->cpu, good, NULL, NULL, &m, &rep) == HATCH_ERR_NOT_FOUND && !m &&
+                      strstr(rep.message, "v.blk.2."),
+               "missing tensor named: %s", rep.message);
+  good = write_model(c, "tiny_small.gguf", &cfg, HATCH_TYPE_F32);
   /* Truncate the file: the reader refuses it before the model sees it. */
   FILE *f = fopen(good, "r+b");
   if (f) {

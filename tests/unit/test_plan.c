@@ -26,14 +26,14 @@ static void test_paper_example(hatch_test_ctx *c) {
                "actions");
   HATCH_EXPECT(c, p.choice == 'C' && !strcmp(p.text, "Back, Right"), "answer '%c' '%s'", p.choice, p.text);
   /* right 120 -> yaw -120: forward is then (sin 120, 0, cos 120) * 1.2 = (1.039, 0, -0.6); left 150 -> yaw 30. */
-  const hatch_relative_pose_est *q = &p.steps[0].pose;
+  const hatch_relative_pose *q = &p.steps[0].pose;
   HATCH_EXPECT(c, near(q->yaw_deg, 30, 1e-9) && q->pitch_deg == 0 && near(q->t_m[0], 1.2 * sin(120 * PI / 180), 1e-9) &&
                       q->t_m[1] == 0 && near(q->t_m[2], -0.6, 1e-9),
                "pose yaw %f t (%f %f %f)", q->yaw_deg, q->t_m[0], q->t_m[1], q->t_m[2]);
 }
 
 static void test_compose(hatch_test_ctx *c) {
-  hatch_relative_pose_est q;
+  hatch_relative_pose q;
   hatch_plan_action fwd[] = {{HATCH_MOVE_FORWARD, 1.2}};
   hatch_plan_compose(fwd, 1, &q);
   HATCH_EXPECT(c, q.t_m[2] == 1.2 && q.t_m[0] == 0 && q.yaw_deg == 0, "forward 1.2 m -> t (0,0,1.2)");
@@ -128,7 +128,7 @@ static void test_teacher_round_trip(hatch_test_ctx *c) {
   int worst_yaw = 0;
   double worst_t = 0;
   for (int i = 0; i < 2000; i++) {
-    hatch_relative_pose_est pose;
+    hatch_relative_pose pose;
     s = s * 6364136223846793005ull + 1442695040888963407ull;
     pose.yaw_deg = (double)((s >> 33) % 36000) / 100.0 - 179.99;
     pose.pitch_deg = (double)((s >> 20) % 6000) / 100.0 - 30.0;
@@ -150,7 +150,7 @@ static void test_teacher_round_trip(hatch_test_ctx *c) {
       HATCH_EXPECT(c, false, "teacher text does not parse: %s: %s", text, e.message);
       break;
     }
-    const hatch_relative_pose_est *q = &back.steps[0].pose;
+    const hatch_relative_pose *q = &back.steps[0].pose;
     double dyaw = fabs(fmod(q->yaw_deg - pose.yaw_deg + 540.0, 360.0) - 180.0);
     double dt = 0;
     for (int k = 0; k < 3; k++) dt = fmax(dt, fabs(q->t_m[k] - pose.t_m[k]));

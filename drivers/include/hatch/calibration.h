@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hatch/plan.h"
 #include "hatch/status.h"
 
 #define HATCH_CALIB_MAX_FILE_SIZE (1 << 20) /* bytes */
@@ -158,11 +159,8 @@ hatch_status hatch_rig_file_find_camera(const hatch_rig_file *rig, const char *n
  *   yaw_deg:   with z_B = B's optical axis expressed in A as (x, y, z): atan2(-x, z) in degrees,
  *              positive = turned LEFT seen from above; "turn right 120 deg" is -120.
  *   pitch_deg: atan2(-y, hypot(x, z)), positive = tilted up. */
-typedef struct hatch_relative_pose {
-  double t_m[3];
-  double yaw_deg;
-  double pitch_deg;
-} hatch_relative_pose;
+/* hatch_relative_pose (t_m, yaw_deg, pitch_deg) is hatch/plan.h's: a plan's composed pose compares
+ * directly with the rig's. */
 
 /* relative_pose from camera from_cam to camera to_cam of the rig.
  * Errors: HATCH_ERR_NOT_FOUND (no camera of that name), HATCH_ERR_INVALID_ARGUMENT. */

@@ -34,7 +34,7 @@ typedef hatch_status (*hatch_qwen25vl_row_fn)(void *user, const hatch_qwen25vl_t
 
 typedef struct hatch_qwen25vl_write_options {
   const char *name;        /* general.name */
-  hatch_type matrix_type;  /* HATCH_TYPE_Q8_0 (default when 0 is given? no: F32 is 0), F16 or F32 */
+  hatch_type matrix_type;  /* HATCH_TYPE_Q8_0, F16 or F32 (no default: F32 is 0) */
   /* Extra metadata (tokenizer arrays...) added after the model keys; may be NULL. */
   hatch_status (*add_metadata)(void *user, hatch_gguf_writer *w);
   void *metadata_user;

@@ -53,17 +53,20 @@ typedef struct hatch_plan_action {
   double value; /* degrees for turns, metres for moves */
 } hatch_plan_action;
 
-typedef struct hatch_relative_pose_est {
+/* Where a camera ends up relative to a source camera, in the source's optical frame. One type for
+ * the pose a plan's actions compose to and the pose a rig's calibration gives (hatch/calibration.h,
+ * hatch_pose_compare), so the two compare directly. */
+typedef struct hatch_relative_pose {
+  double t_m[3];    /* source optical frame: x right, y down, z forward */
   double yaw_deg;   /* (-180, 180], left positive */
   double pitch_deg; /* [-90, 90], up positive */
-  double t_m[3];    /* source optical frame: x right, y down, z forward */
-} hatch_relative_pose_est;
+} hatch_relative_pose;
 
 typedef struct hatch_plan_step {
   int from, to;
   int n_actions;
   hatch_plan_action actions[HATCH_PLAN_MAX_OPS];
-  hatch_relative_pose_est pose; /* the actions composed */
+  hatch_relative_pose pose; /* the actions composed */
 } hatch_plan_step;
 
 typedef struct hatch_plan {
@@ -91,14 +94,14 @@ hatch_status hatch_plan_parse(const char *text, size_t len, const hatch_plan_lim
                               hatch_plan_error *err);
 
 /* Composes actions into the pose they lead to (see the frame conventions above). */
-void hatch_plan_compose(const hatch_plan_action *actions, int n, hatch_relative_pose_est *out);
+void hatch_plan_compose(const hatch_plan_action *actions, int n, hatch_relative_pose *out);
 
 /* Teacher actions for a relative pose (training targets): turn to face the target position
  * (left/right by yaw, up/down by elevation), move forward the distance, turn to the target's
  * heading, each rounded as the grammar writes it (integer degrees, 2-decimal metres); zero
  * moves/turns are omitted; a pose with no translation gives turns only; at least one action (a
  * "turn left: 0 deg" for the identity). Returns the number of actions (<= HATCH_PLAN_MAX_OPS). */
-int hatch_plan_actions_from_pose(const hatch_relative_pose_est *pose, hatch_plan_action *out);
+int hatch_plan_actions_from_pose(const hatch_relative_pose *pose, hatch_plan_action *out);
 
 /* Writes a step list + answer in the grammar (what the model is trained to emit). Returns the length
  * written (excluding the NUL), or the length needed when cap is too small (nothing partial is
