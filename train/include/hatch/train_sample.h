@@ -1,0 +1,58 @@
+/* One training / evaluation sample, whatever its source: the synthetic world (rendered in memory or
+ * read back from a written dataset), a MindCube-format JSONL file, or an RGB-D + pose manifest.
+ * Everything downstream (PaStA targets, ActoR teacher strings, QA targets, GRPO rewards, eval) reads
+ * this one type.
+ *
+ * Ownership: a sample owns its pixel and depth buffers (malloc'd); hatch_train_sample_clear frees
+ * them and zeroes the sample (safe on a zeroed sample, and twice). */
+#ifndef HATCH_TRAIN_SAMPLE_H
+#define HATCH_TRAIN_SAMPLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hatch/plan.h"
+
+#define HATCH_SAMPLE_MAX_IMAGES 8
+#define HATCH_SAMPLE_MAX_QUESTION 1024
+#define HATCH_SAMPLE_MAX_ACTION 768
+
+/* A pinhole camera in the generic form real RGB-D data gives: intrinsics, and the camera-to-world
+ * pose as a rotation whose columns are the camera's optical axes (x right, y down, z forward) in the
+ * world frame, plus the camera position. Row-major 3x3. */
+typedef struct hatch_pinhole_camera {
+  int width, height;
+  double fx, fy, cx, cy;
+  double rotation[9];
+  double position[3];
+} hatch_pinhole_camera;
+
+typedef struct hatch_train_image {
+  int width, height;
+  uint8_t *rgb;              /* (height, width, 3) RGB8, owned */
+  float *depth;              /* (height, width) metres along the optical axis; 0 = unknown; NULL when none */
+  bool has_camera;           /* camera below is valid (intrinsics + pose) */
+  hatch_pinhole_camera camera;
+} hatch_train_image;
+
+typedef struct hatch_train_sample {
+  char id[128];              /* MindCube id; the setting is a substring ("among_0042_q3") */
+  char setting[16];          /* "rotation", "around", "among", "free", "translation", or "" */
+  char source[256];          /* file:line or "sim:seed" the sample came from, for messages */
+  int n_images;
+  hatch_train_image images[HATCH_SAMPLE_MAX_IMAGES];
+  char question[HATCH_SAMPLE_MAX_QUESTION]; /* the question with its options inline, MindCube style */
+  int n_options;             /* A.. ; 0 when unknown */
+  char gt_answer;            /* 'A'.. */
+  char answer_text[HATCH_PLAN_MAX_TEXT + 1]; /* the correct option's text ("Back, Right"); "" unknown */
+  /* ActoR: the teacher action string, "<action>{from:0,to:1,action:[...]}</action>" in the grammar of
+   * hatch/plan.h, built from the true relative pose; "" when the sample has no geometry. */
+  char action[HATCH_SAMPLE_MAX_ACTION];
+  bool has_pose;             /* true relative pose of view pose_to seen from pose_from */
+  int pose_from, pose_to;
+  hatch_relative_pose pose;
+} hatch_train_sample;
+
+void hatch_train_sample_clear(hatch_train_sample *s);
+
+#endif
