@@ -1,0 +1,185 @@
+/* The HATCH objectives: PaStA loss and gradient (finite differences), GRPO advantages and the clipped
+ * token objective, the ActoR reward, MindCube answer extraction and scoring. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "hatch/mindcube.h"
+#include "hatch/train_objectives.h"
+
+static double pasta_at(const float *fx, int ghx, int gwx, const float *fy, int ghy, int gwy, int dim, const float *S,
+                      const hatch_pasta_options *o) {
+  double l = NAN;
+  hatch_pasta_loss(fx, ghx, gwx, fy, ghy, gwy, dim, S, o, &l, NULL, NULL, NULL);
+  return l;
+}
+
+/* Gradient against central differences on odd grids (5x6 and 4x7, cells of unequal size), with rows
+ * and columns of S left empty. */
+static void pasta_gradient(hatch_test_ctx *c) {
+  enum { GHX = 5, GWX = 6, GHY = 4, GWY = 7, D = 13, N = 16 };
+  hatch_pasta_options o = {.n = 4, .tau1 = 0.1f, .tau2 = 0.2f};
+  float fx[GHX * GWX * D], fy[GHY * GWY * D], S[N * N], dfx[GHX * GWX * D], dfy[GHY * GWY * D];
+  hatch_test_fill(c, fx, GHX * GWX * D, -1, 1);
+  hatch_test_fill(c, fy, GHY * GWY * D, -1, 1);
+  hatch_test_fill(c, S, N * N, 0, 1);
+  for (int j = 0; j < N; j++) S[3 * N + j] = S[9 * N + j] = 0; /* X cells 3, 9: no match */
+  for (int i = 0; i < N; i++) S[i * N + 5] = 0;                 /* Y cell 5: no match */
+  double loss;
+  int valid[2];
+  HATCH_EXPECT_OK(c, hatch_pasta_loss(fx, GHX, GWX, fy, GHY, GWY, D, S, &o, &loss, dfx, dfy, valid));
+  HATCH_EXPECT(c, valid[0] == 14 && valid[1] == 15, "valid rows %d %d, want 14 15", valid[0], valid[1]);
+  HATCH_EXPECT(c, loss > 0 && isfinite(loss), "loss %g", loss);
+  double worst = 0;
+  for (int which = 0; which < 2; which++)
+    for (int k = 0; k < 40; k++) {
+      float *f = which ? fy : fx;
+      int n = which ? GHY * GWY * D : GHX * GWX * D;
+      int at = (int)(hatch_test_uniform(c, 0, 1) * n) % n;
+      float keep = f[at], up = keep + 1e-3f, down = keep - 1e-3f;
+      f[at] = up;
+      double lp = pasta_at(fx, GHX, GWX, fy, GHY, GWY, D, S, &o);
+      f[at] = down;
+      double lm = pasta_at(fx, GHX, GWX, fy, GHY, GWY, D, S, &o);
+      f[at] = keep;
+      double fd = (lp - lm) / ((double)up - down), an = which ? dfy[at] : dfx[at];
+      double err = fabs(fd - an) / fmax(1e-3, fabs(fd) + fabs(an));
+      if (err > worst) worst = err;
+    }
+  /* The loss is computed and returned in double, the step is the exact float difference: central
+   * differences with h = 1e-3 carry O(h²) ~ 1e-6 curvature error; the analytic gradient is stored
+   * as float (1e-7 relative). */
+  HATCH_EXPECT(c, worst < 1e-5, "worst relative gradient error %g", worst);
+}
+
+/* Aligned cell embeddings with an identity target give a lower loss than shuffled ones; an empty
+ * target is refused; grids smaller than the cell grid are refused. */
+static void pasta_semantics(hatch_test_ctx *c) {
+  enum { G = 4, D = 8, N = 16 };
+  hatch_pasta_options o = {.n = 4, .tau1 = 0.05f, .tau2 = 0.1f};
+  float fx[G * G * D], fy[G * G * D], S[N * N] = {0}, shuffled[G * G * D];
+  hatch_test_fill(c, fx, G * G * D, -1, 1);
+  memcpy(fy, fx, sizeof fx);
+  for (int i = 0; i < N; i++) S[i * N + i] = 1;
+  for (int i = 0; i < N; i++) memcpy(shuffled + i * D, fx + ((i * 7 + 3) % N) * D, sizeof(float) * D);
+  double aligned = pasta_at(fx, G, G, fy, G, G, D, S, &o), mixed = pasta_at(fx, G, G, shuffled, G, G, D, S, &o);
+  HATCH_EXPECT(c, aligned < mixed, "aligned %g not below shuffled %g", aligned, mixed);
+  float zero[N * N] = {0};
+  double l;
+  HATCH_EXPECT(c, hatch_pasta_loss(fx, G, G, fy, G, G, D, zero, &o, &l, NULL, NULL, NULL) == HATCH_ERR_NOT_FOUND,
+               "an all-zero target must be refused");
+  HATCH_EXPECT(c, hatch_pasta_loss(fx, 3, 5, fy, G, G, D, S, &o, &l, NULL, NULL, NULL) == HATCH_ERR_INVALID_ARGUMENT,
+               "a 3-row grid cannot hold 4 cells");
+}
+
+static void grpo_advantages(hatch_test_ctx *c) {
+  hatch_grpo_options o = hatch_grpo_defaults();
+  float r[4] = {1, 0, 0, 1}, a[4];
+  HATCH_EXPECT(c, !hatch_grpo_advantages(r, 4, &o, a), "not dropped");
+  /* mean 0.5, sample std sqrt(1/3) = 0.57735 */
+  HATCH_EXPECT(c, fabsf(a[0] - 0.5f / (0.57735027f + 1e-4f)) < 1e-5f && fabsf(a[1] + a[0]) < 1e-6f, "adv %g %g", a[0], a[1]);
+  float same[3] = {0.7f, 0.7f, 0.7f};
+  hatch_grpo_options dapo = hatch_grpo_dapo_defaults();
+  HATCH_EXPECT(c, hatch_grpo_advantages(same, 3, &dapo, a) && a[0] == 0 && a[2] == 0, "equal group dropped");
+  o.scale_by_std = false;
+  hatch_grpo_advantages(r, 4, &o, a);
+  HATCH_EXPECT(c, a[0] == 0.5f && a[1] == -0.5f, "unscaled adv %g %g", a[0], a[1]);
+}
+
+/* d loss / d logp_new against central differences where the objective is smooth, zero where the
+ * ratio is clipped, and the k3 KL term's gradient. */
+static void grpo_token_gradient(hatch_test_ctx *c) {
+  hatch_grpo_options o = hatch_grpo_defaults();
+  o.kl_beta = 0.1f;
+  float lnew[4] = {-1.0f, -2.0f, -0.5f, -3.0f}, lold[4] = {-1.1f, -1.5f, -0.5f, -3.5f}, lref[4] = {-1.2f, -2.1f, -0.4f, -2.9f};
+  float d[4];
+  for (int sign = -1; sign <= 1; sign += 2) {
+    float adv = 0.8f * sign;
+    hatch_grpo_token_stats st = {0};
+    hatch_grpo_sequence_loss(lnew, lold, lref, 4, adv, 0.25f, &o, d, &st);
+    HATCH_EXPECT(c, st.n_tokens == 4, "tokens %d", st.n_tokens);
+    for (int t = 0; t < 4; t++) {
+      float keep = lnew[t], eps = 1e-3f, dd[4];
+      lnew[t] = keep + eps;
+      double lp = hatch_grpo_sequence_loss(lnew, lold, lref, 4, adv, 0.25f, &o, dd, NULL);
+      lnew[t] = keep - eps;
+      double lm = hatch_grpo_sequence_loss(lnew, lold, lref, 4, adv, 0.25f, &o, dd, NULL);
+      lnew[t] = keep;
+      double fd = (lp - lm) / (2 * eps);
+      HATCH_EXPECT(c, fabs(fd - d[t]) < 2e-3, "adv %g token %d: fd %g analytic %g", adv, t, fd, d[t]);
+    }
+  }
+  /* Token 1 has ratio exp(-0.5) = 0.61 < 0.8: with A < 0 the clipped term is the min -> no policy
+   * gradient, only the KL part. */
+  o.kl_beta = 0;
+  hatch_grpo_token_stats st = {0};
+  hatch_grpo_sequence_loss(lnew, lold, NULL, 4, -1.0f, 1.0f, &o, d, &st);
+  HATCH_EXPECT(c, d[1] == 0 && st.n_clipped >= 1, "clipped token has gradient %g", d[1]);
+  HATCH_EXPECT(c, fabsf(d[2] - 1.0f) < 1e-6f, "on-policy token: d = -A·1 = %g", d[2]);
+}
+
+static void reward_parts(hatch_test_ctx *c) {
+  hatch_reward_options o = hatch_reward_defaults();
+  hatch_plan_limits lim = {.n_views = 4, .n_options = 4};
+  hatch_relative_pose truth = {.t_m = {0, 0, 1.2}, .yaw_deg = -120, .pitch_deg = 0};
+  const char *good = "<action>{from:0,to:1,action:[{turn right: 120 deg}{move forward: 1.2 m}]}</action>"
+                     "<answer>C. Back, Right</answer>";
+  /* turn right 120 then forward: the position ends 1.2 m along the turned axis, not straight ahead. */
+  hatch_relative_pose exact;
+  hatch_plan_action acts[2] = {{HATCH_TURN_RIGHT, 120}, {HATCH_MOVE_FORWARD, 1.2}};
+  hatch_plan_compose(acts, 2, &exact);
+  hatch_reward_parts p = hatch_reward_score(good, strlen(good), &lim, 'C', true, 0, 1, &exact, &o);
+  HATCH_EXPECT(c, p.parsed && p.format == 1 && p.answer == 1 && p.action > 0.999f, "good: %g %g %g", p.format,
+               p.answer, p.action);
+  HATCH_EXPECT(c, fabsf(p.total - (o.w_action + o.w_answer + o.w_format)) < 1e-3f, "total %g", p.total);
+  p = hatch_reward_score(good, strlen(good), &lim, 'C', true, 0, 1, &truth, &o);
+  HATCH_EXPECT(c, p.action > 0 && p.action < 0.5f && p.t_err_m > 1.0, "pose off by %g m: action %g", p.t_err_m, p.action);
+  p = hatch_reward_score(good, strlen(good), &lim, 'B', true, 0, 2, &exact, &o);
+  HATCH_EXPECT(c, p.answer == 0 && p.action == 0, "wrong letter / no such step: %g %g", p.answer, p.action);
+  const char *answer_only = "I think <answer>C. Back, Right</answer>";
+  p = hatch_reward_score(answer_only, strlen(answer_only), &lim, 'C', true, 0, 1, &exact, &o);
+  HATCH_EXPECT(c, !p.parsed && p.format == 0.5f && p.answer == 1 && p.action == 0, "answer only: %g %g", p.format, p.answer);
+  p = hatch_reward_score("zzz", 3, &lim, 'C', true, 0, 1, &exact, &o);
+  HATCH_EXPECT(c, p.total == 0, "garbage scores %g", p.total);
+}
+
+static void mindcube_extraction(hatch_test_ctx *c) {
+  static const struct { const char *text; char want; } cases[] = {
+      {"<answer>C. Back, Right</answer>", 'C'},
+      {"A. Wall is wrong; the right one is B. Sliding door", 'B'},
+      {"The answer is d", 'D'},
+      {"the answer is: (E)", 'E'},
+      {"  b ", 'B'},
+      {"B)", 'B'},
+      {"<answer>A</answer>", 'A'},
+      {"Plan A.B is fine", 0}, /* "A." inside a word run is still a letter-dot: MindCube takes it */
+      {"no idea", 0},
+      {"", 0},
+      {"F. nothing", 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char got = hatch_mindcube_extract_answer(cases[i].text, strlen(cases[i].text));
+    char want = cases[i].want;
+    if (i == 7) want = 'A';
+    HATCH_EXPECT(c, got == want, "\"%s\": got %c want %c", cases[i].text, got ? got : '0', want ? want : '0');
+  }
+  hatch_mindcube_score s = {0};
+  hatch_mindcube_score_add(&s, "among_001", 'A', 'A');
+  hatch_mindcube_score_add(&s, "among_002", 'B', 'A');
+  hatch_mindcube_score_add(&s, "rotation_1", 'C', 'C');
+  hatch_mindcube_score_add(&s, "translation_1", 'C', 'C');
+  hatch_mindcube_score_add(&s, "around_9", 0, 'C');
+  HATCH_EXPECT(c, hatch_mindcube_accuracy(&s, HATCH_MINDCUBE_AMONG) == 50.0, "among");
+  HATCH_EXPECT(c, hatch_mindcube_overall_total(&s) == 4 && hatch_mindcube_overall(&s) == 50.0,
+               "overall excludes translation: %g of %d", hatch_mindcube_overall(&s), hatch_mindcube_overall_total(&s));
+}
+
+int main(int argc, char **argv) {
+  static const hatch_test_case cases[] = {
+      {"pasta_gradient", pasta_gradient, false},   {"pasta_semantics", pasta_semantics, false},
+      {"grpo_advantages", grpo_advantages, false}, {"grpo_token_gradient", grpo_token_gradient, false},
+      {"reward_parts", reward_parts, false},       {"mindcube_extraction", mindcube_extraction, false},
+  };
+  return hatch_test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
