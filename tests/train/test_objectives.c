@@ -9,7 +9,7 @@
 #include "hatch/train_objectives.h"
 
 static double pasta_at(const float *fx, int ghx, int gwx, const float *fy, int ghy, int gwy, int dim, const float *S,
-                      const hatch_pasta_options *o) {
+                      const hatch_pasta_loss_options *o) {
   double l = NAN;
   hatch_pasta_loss(fx, ghx, gwx, fy, ghy, gwy, dim, S, o, &l, NULL, NULL, NULL);
   return l;
@@ -19,7 +19,7 @@ static double pasta_at(const float *fx, int ghx, int gwx, const float *fy, int g
  * and columns of S left empty. */
 static void pasta_gradient(hatch_test_ctx *c) {
   enum { GHX = 5, GWX = 6, GHY = 4, GWY = 7, D = 13, N = 16 };
-  hatch_pasta_options o = {.n = 4, .tau1 = 0.1f, .tau2 = 0.2f};
+  hatch_pasta_loss_options o = {.n = 4, .tau1 = 0.1f, .tau2 = 0.2f};
   float fx[GHX * GWX * D], fy[GHY * GWY * D], S[N * N], dfx[GHX * GWX * D], dfy[GHY * GWY * D];
   hatch_test_fill(c, fx, GHX * GWX * D, -1, 1);
   hatch_test_fill(c, fy, GHY * GWY * D, -1, 1);
@@ -57,7 +57,7 @@ static void pasta_gradient(hatch_test_ctx *c) {
  * target is refused; grids smaller than the cell grid are refused. */
 static void pasta_semantics(hatch_test_ctx *c) {
   enum { G = 4, D = 8, N = 16 };
-  hatch_pasta_options o = {.n = 4, .tau1 = 0.05f, .tau2 = 0.1f};
+  hatch_pasta_loss_options o = {.n = 4, .tau1 = 0.05f, .tau2 = 0.1f};
   float fx[G * G * D], fy[G * G * D], S[N * N] = {0}, shuffled[G * G * D];
   hatch_test_fill(c, fx, G * G * D, -1, 1);
   memcpy(fy, fx, sizeof fx);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-hatch_pasta_options hatch_pasta_defaults(void) { return (hatch_pasta_options){.n = 4, .tau1 = 0.1f, .tau2 = 0.1f}; }
+hatch_pasta_loss_options hatch_pasta_loss_defaults(void) { return (hatch_pasta_loss_options){.n = 4, .tau1 = 0.1f, .tau2 = 0.1f}; }
 
 /* Mean of the features of each cell: emb (n*n, dim); count (n*n). */
 static void pool_cells(const float *f, int gh, int gw, int dim, int n, double *emb, int *count) {
@@ -97,7 +97,7 @@ static void backward_cells(const double *ehat, const double *norm, const double 
 }
 
 hatch_status hatch_pasta_loss(const float *fx, int ghx, int gwx, const float *fy, int ghy, int gwy, int dim,
-                              const float *S, const hatch_pasta_options *opt, double *loss, float *dfx, float *dfy,
+                              const float *S, const hatch_pasta_loss_options *opt, double *loss, float *dfx, float *dfy,
                               int n_valid[2]) {
   int n = opt->n, N = n * n;
   if (n < 1 || dim < 1 || ghx < n || gwx < n || ghy < n || gwy < n || !(opt->tau1 > 0) || !(opt->tau2 > 0))

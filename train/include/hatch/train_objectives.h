@@ -20,20 +20,20 @@
  * q = softmax(C/τ2) per row, in both directions (S^T, C^T for Y -> X); rows whose S sum is 0 (cells
  * with no correspondence) are left out.
  *   L = ½ (mean_i H(p_XY_i, q_XY_i) + mean_j H(p_YX_j, q_YX_j)),  H(p, q) = -Σ p log q. */
-typedef struct hatch_pasta_options {
+typedef struct hatch_pasta_loss_options {
   int n;       /* cells per side (4) */
   float tau1;  /* target temperature */
   float tau2;  /* prediction temperature */
-} hatch_pasta_options;
+} hatch_pasta_loss_options;
 
-hatch_pasta_options hatch_pasta_defaults(void); /* n 4, τ1 0.1, τ2 0.1 */
+hatch_pasta_loss_options hatch_pasta_loss_defaults(void); /* n 4, τ1 0.1, τ2 0.1 */
 
 /* fx (ghx*gwx, dim), fy (ghy*gwy, dim); S (n*n, n*n). dfx/dfy (same shapes as fx/fy) receive
  * dL/dfeatures (overwritten; may be NULL). *n_valid: rows counted in each direction (may be NULL).
  * HATCH_ERR_INVALID_ARGUMENT when a grid side is smaller than n; HATCH_ERR_NOT_FOUND when S has no
  * correspondence at all (nothing to learn from this pair: the caller skips it). */
 hatch_status hatch_pasta_loss(const float *fx, int ghx, int gwx, const float *fy, int ghy, int gwy, int dim,
-                              const float *S, const hatch_pasta_options *opt, double *loss, float *dfx, float *dfy,
+                              const float *S, const hatch_pasta_loss_options *opt, double *loss, float *dfx, float *dfy,
                               int n_valid[2]);
 
 /* ---- GRPO -----------------------------------------------------------------------------------------
