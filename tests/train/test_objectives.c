@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "harness.h"
+#include "hatch/safetensors.h"
 #include "hatch/mindcube.h"
 #include "hatch/train_objectives.h"
 
@@ -71,6 +74,58 @@ static void pasta_semantics(hatch_test_ctx *c) {
                "an all-zero target must be refused");
   HATCH_EXPECT(c, hatch_pasta_loss(fx, 3, 5, fy, G, G, D, S, &o, &l, NULL, NULL, NULL) == HATCH_ERR_INVALID_ARGUMENT,
                "a 3-row grid cannot hold 4 cells");
+}
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) free(buf), buf = NULL;
+  if (buf) buf[n] = 0, *len = (size_t)n;
+  fclose(f);
+  return buf;
+}
+
+/* The PaStA loss on the vision features transformers computed (float64, tests/fixtures/train,
+ * tools/gen_train_fixtures.py) against its loss there: the same definition, cells of unequal size
+ * (merged grids 4x5 and 6x4), rows and columns without correspondence. */
+static void pasta_matches_pytorch(hatch_test_ctx *c) {
+  size_t len = 0;
+  char *text = slurp(HATCH_FIXTURE_DIR "/train/sample.json", &len);
+  HATCH_EXPECT(c, text != NULL, "tests/fixtures/train/sample.json missing");
+  if (!text) return;
+  cJSON *js = cJSON_Parse(text);
+  hatch_st_file *st = NULL;
+  hatch_st_report rep;
+  HATCH_EXPECT_OK(c, hatch_st_file_open(HATCH_FIXTURE_DIR "/train/expected.safetensors", &st, &rep));
+  const cJSON *p = cJSON_GetObjectItem(js, "pasta"), *grid = cJSON_GetObjectItem(js, "merged_grid_hw");
+  const cJSON *S = cJSON_GetObjectItem(p, "S");
+  const hatch_st_tensor *feat = st ? hatch_st_file_find(st, "pasta.features") : NULL;
+  const hatch_st_tensor *want = st ? hatch_st_file_find(st, "pasta.loss") : NULL;
+  HATCH_EXPECT(c, feat && want && cJSON_GetArraySize(S) == 16 && feat->n_dims == 2, "fixture fields");
+  if (feat && want && cJSON_GetArraySize(S) == 16) {
+    int gh0 = cJSON_GetArrayItem(cJSON_GetArrayItem(grid, 0), 0)->valueint, gw0 = cJSON_GetArrayItem(cJSON_GetArrayItem(grid, 0), 1)->valueint;
+    int gh1 = cJSON_GetArrayItem(cJSON_GetArrayItem(grid, 1), 0)->valueint, gw1 = cJSON_GetArrayItem(cJSON_GetArrayItem(grid, 1), 1)->valueint;
+    int dim = (int)feat->shape[1];
+    float *f = malloc(sizeof(float) * (size_t)feat->n_elems), Sm[256], expect;
+    hatch_st_tensor_to_f32(feat, 0, feat->n_elems, f);
+    hatch_st_tensor_to_f32(want, 0, 1, &expect);
+    for (int i = 0; i < 16; i++)
+      for (int j = 0; j < 16; j++) Sm[i * 16 + j] = (float)cJSON_GetArrayItem(cJSON_GetArrayItem(S, i), j)->valuedouble;
+    hatch_pasta_loss_options o = {.n = 4, .tau1 = (float)cJSON_GetObjectItem(p, "tau1")->valuedouble,
+                                  .tau2 = (float)cJSON_GetObjectItem(p, "tau2")->valuedouble};
+    double loss = 0;
+    HATCH_EXPECT_OK(c, hatch_pasta_loss(f, gh0, gw0, f + (size_t)gh0 * gw0 * dim, gh1, gw1, dim, Sm, &o, &loss, NULL, NULL, NULL));
+    /* Inputs are the float32 roundings of float64 values: 1e-6 relative covers them. */
+    HATCH_EXPECT(c, fabs(loss - expect) <= 1e-6 * fabs(expect), "PaStA loss %.9g, PyTorch %.9g", loss, expect);
+    free(f);
+  }
+  hatch_st_file_close(st);
+  cJSON_Delete(js);
+  free(text);
 }
 
 static void grpo_advantages(hatch_test_ctx *c) {
@@ -178,6 +233,7 @@ static void mindcube_extraction(hatch_test_ctx *c) {
 int main(int argc, char **argv) {
   static const hatch_test_case cases[] = {
       {"pasta_gradient", pasta_gradient, false},   {"pasta_semantics", pasta_semantics, false},
+      {"pasta_matches_pytorch", pasta_matches_pytorch, false},
       {"grpo_advantages", grpo_advantages, false}, {"grpo_token_gradient", grpo_token_gradient, false},
       {"reward_parts", reward_parts, false},       {"mindcube_extraction", mindcube_extraction, false},
   };

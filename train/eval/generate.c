@@ -44,7 +44,7 @@ hatch_status hatch_generator_open(const char *path, int n_threads, hatch_generat
     snprintf(why, 384, "%s", mr.message);
   if (st == HATCH_OK) {
     hatch_gguf *gg = NULL;
-    hatch_gguf_report gr = {""};
+    hatch_gguf_report gr = {0};
     hatch_tokenizer_error te = {""};
     if ((st = hatch_gguf_open(path, &gg, &gr)) != HATCH_OK) snprintf(why, 384, "%s", gr.message);
     else if ((st = hatch_tokenizer_from_gguf(gg, &g->tok, &te)) != HATCH_OK)
@@ -118,7 +118,7 @@ hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample
   char *text = NULL;
   hatch_status st = HATCH_OK;
   for (int k = 0; k < n_images && st == HATCH_OK; k++) {
-    const hatch_train_image *im = &s->images[k];
+    const hatch_sample_image *im = &s->images[k];
     int ow, oh;
     if ((st = hatch_model_image_size(g->model, im->width, im->height, &ow, &oh)) != HATCH_OK) break;
     const uint8_t *rgb = im->rgb;

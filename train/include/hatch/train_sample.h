@@ -27,20 +27,25 @@ typedef struct hatch_pinhole_camera {
   double position[3];
 } hatch_pinhole_camera;
 
-typedef struct hatch_train_image {
+typedef struct hatch_sample_image {
   int width, height;
   uint8_t *rgb;              /* (height, width, 3) RGB8, owned */
   float *depth;              /* (height, width) metres along the optical axis; 0 = unknown; NULL when none */
   bool has_camera;           /* camera below is valid (intrinsics + pose) */
   hatch_pinhole_camera camera;
-} hatch_train_image;
+} hatch_sample_image;
+/* TRANSITIONAL (removed when the data code is renamed): the old name, unless the model header (which
+ * has its own hatch_train_image, the model's pixel input) came first. */
+#ifndef HATCH_TRAIN_MODEL_H
+typedef hatch_sample_image hatch_train_image;
+#endif
 
 typedef struct hatch_train_sample {
   char id[128];              /* MindCube id; the setting is a substring ("among_0042_q3") */
   char setting[16];          /* "rotation", "around", "among", "free", "translation", or "" */
   char source[256];          /* file:line or "sim:seed" the sample came from, for messages */
   int n_images;
-  hatch_train_image images[HATCH_SAMPLE_MAX_IMAGES];
+  hatch_sample_image images[HATCH_SAMPLE_MAX_IMAGES];
   char question[HATCH_SAMPLE_MAX_QUESTION]; /* the question with its options inline, MindCube style */
   int n_options;             /* A.. ; 0 when unknown */
   char gt_answer;            /* 'A'.. */

@@ -1,0 +1,120 @@
+/* hatch-train bench: training throughput on the CPU (forward + backward of the SFT step on synthetic
+ * samples): tokens/s and GFLOP/s, against the machine's FMA peak measured in the same run (the
+ * ceiling `hatch bench ops` measures). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/bench.h"
+#include "commands.h"
+#include "hatch/train_model.h"
+
+#include "hatch/sim_dataset.h"
+#include "hatch/tokenizer.h"
+#include "hatch/train_prompt.h"
+#include "hatch/trainer.h"
+
+int hatch_train_cmd_bench(int argc, char **argv) {
+  const char *tok_path = NULL, *preset = "small", *json = NULL;
+  int batch = 8, steps = 3, threads = 0, image = 112;
+  for (int i = 1; i < argc; i++) {
+    bool has = i + 1 < argc;
+    if (!strcmp(argv[i], "--tokenizer") && has) tok_path = argv[++i];
+    else if (!strcmp(argv[i], "--preset") && has) preset = argv[++i];
+    else if (!strcmp(argv[i], "--batch") && has) batch = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--steps") && has) steps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && has) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--image-size") && has) image = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--json") && has) json = argv[++i];
+    else return fprintf(stderr, "usage: hatch-train bench --tokenizer T.json [--preset small] [--batch 8] [--steps 3] [--threads N] [--image-size 112] [--json F]\n"), 2;
+  }
+  if (!tok_path || batch < 1 || steps < 1) return fprintf(stderr, "hatch-train bench: need --tokenizer, --batch >= 1, --steps >= 1\n"), 2;
+  int rc = 1;
+  hatch_tokenizer *tok = NULL;
+  hatch_train_model *m = NULL;
+  hatch_backend *cpu = NULL;
+  hatch_sim_stream *stream = NULL;
+  hatch_train_sample *s = calloc((size_t)batch, sizeof *s);
+  hatch_token_seq *seq = calloc((size_t)batch, sizeof *seq);
+  hatch_tokenizer_error te = {""};
+  hatch_train_report rep = {""};
+  char why[256] = "", text[HATCH_SAMPLE_MAX_ACTION + 256];
+  hatch_qwen25vl_config cfg;
+  hatch_bench_ceilings ceil = {0};
+  hatch_cpu_options co = {.n_threads = threads};
+  if (!s || !seq) goto done;
+  if (hatch_tokenizer_load_json(tok_path, &tok, &te) != HATCH_OK) {
+    fprintf(stderr, "hatch-train bench: %s: %s\n", tok_path, te.message);
+    goto done;
+  }
+  if (hatch_trainer_preset_config(preset, tok, &cfg, why) != HATCH_OK) {
+    fprintf(stderr, "hatch-train bench: %s\n", why);
+    goto done;
+  }
+  hatch_train_limits lim = {.max_images = HATCH_SAMPLE_MAX_IMAGES, .max_image_pixels = (int64_t)image * image, .max_tokens = 1024};
+  if (hatch_train_model_create(&cfg, &lim, threads, &m, &rep) != HATCH_OK) {
+    fprintf(stderr, "hatch-train bench: %s\n", rep.message);
+    goto done;
+  }
+  hatch_train_model_init_random(m, 1);
+  if (hatch_backend_create_cpu(&co, &cpu) != HATCH_OK || hatch_bench_measure_ceilings(cpu, &ceil) != HATCH_OK) {
+    fprintf(stderr, "hatch-train bench: cannot measure the CPU's peak\n");
+    goto done;
+  }
+  hatch_sim_stream_options so = {.seed = 11, .image_size = image, .questions_per_world = 2, .n_samples = batch};
+  if (hatch_sim_stream_create(&so, &stream, why) != HATCH_OK) {
+    fprintf(stderr, "hatch-train bench: %s\n", why);
+    goto done;
+  }
+  int64_t tokens = 0;
+  for (int b = 0; b < batch; b++) {
+    if (hatch_sim_stream_next(stream, &s[b]) != HATCH_OK) goto done;
+    hatch_target_text(&s[b], HATCH_TARGET_ACTION, text, sizeof text);
+    if (hatch_token_seq_build(tok, &s[b], text, &seq[b]) != HATCH_OK) goto done;
+    tokens += seq[b].n;
+  }
+  float *d = malloc(sizeof(float) * 1024), *logp = malloc(sizeof(float) * 1024);
+  if (!d || !logp) goto done;
+  struct timespec t0, t1;
+  hatch_train_flops f0 = hatch_train_model_flops(m);
+  for (int it = 0; it <= steps; it++) {
+    if (it == 1) clock_gettime(CLOCK_MONOTONIC, &t0), f0 = hatch_train_model_flops(m); /* step 0 warms up */
+    hatch_train_model_zero_grads(m);
+    for (int b = 0; b < batch; b++) {
+      hatch_train_image imgs[HATCH_SAMPLE_MAX_IMAGES];
+      for (int k = 0; k < s[b].n_images; k++) imgs[k] = (hatch_train_image){s[b].images[k].rgb, s[b].images[k].width, s[b].images[k].height};
+      if (hatch_train_forward(m, seq[b].ids, seq[b].n, imgs, s[b].n_images, seq[b].targets, logp) != HATCH_OK) goto done;
+      for (int i = 0; i < seq[b].n; i++) d[i] = seq[b].targets[i] >= 0 ? -1e-3f : 0;
+      if (hatch_train_backward(m, d) != HATCH_OK) goto done;
+    }
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double sec = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+  double flops = (double)(hatch_train_model_flops(m).total - f0.total);
+  double gflops = flops / sec / 1e9, tps = (double)tokens * steps / sec;
+  printf("training throughput (%s model, %lld params, batch %d, %lld tokens/step incl. images, %d threads)\n", preset,
+         (long long)hatch_train_model_n_params(m), batch, (long long)tokens, hatch_train_model_n_threads(m));
+  printf("  forward+backward: %.3f s/step, %.1f tokens/s, %.2f GFLOP/s\n", sec / steps, tps, gflops);
+  printf("  CPU fp32 FMA peak (same run): %.1f GFLOP/s -> %.1f%% of peak\n", ceil.peak_gflops, 100.0 * gflops / ceil.peak_gflops);
+  if (json) {
+    FILE *f = fopen(json, "w");
+    if (f) {
+      fprintf(f, "{\"preset\":\"%s\",\"params\":%lld,\"batch\":%d,\"tokens_per_step\":%lld,\"threads\":%d,\"s_per_step\":%.4f,"
+                 "\"tokens_per_s\":%.2f,\"gflops\":%.3f,\"peak_gflops\":%.2f,\"fraction_of_peak\":%.4f}\n",
+              preset, (long long)hatch_train_model_n_params(m), batch, (long long)tokens, hatch_train_model_n_threads(m),
+              sec / steps, tps, gflops, ceil.peak_gflops, gflops / ceil.peak_gflops);
+      fclose(f);
+    }
+  }
+  free(d), free(logp);
+  rc = 0;
+done:
+  for (int b = 0; s && seq && b < batch; b++) hatch_train_sample_clear(&s[b]), hatch_token_seq_free(&seq[b]);
+  free(s), free(seq);
+  hatch_sim_stream_destroy(stream);
+  hatch_backend_destroy(cpu);
+  hatch_train_model_destroy(m);
+  hatch_tokenizer_destroy(tok);
+  return rc;
+}

@@ -1,0 +1,148 @@
+/* hatch-train eval: a GGUF through the runtime on MindCube-format JSONL or held-out synthetic scenes,
+ * scored with MindCube's rules per setting and overall, plus plan format and action accuracy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "hatch/sim_dataset.h"
+#include "hatch/train_data.h"
+#include "hatch/train_eval.h"
+
+unsigned hatch_train_parse_settings(const char *text);
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: hatch-train eval --model M.gguf (--data F.jsonl | --sim N [--seed S] [--image-size 112] [--settings LIST])\n"
+          "                        [--constrained] [--max-tokens N] [--threads N] [--json OUT.json] [--show N]\n");
+}
+
+static void print_totals(const char *model, const hatch_eval_totals *t, int n, int skipped, FILE *f, bool json) {
+  const hatch_mindcube_score *s = &t->score;
+  if (json) {
+    fprintf(f, "{\"model\":\"%s\",\"samples\":%d,\"skipped\":%d,\"overall\":%.2f,\"overall_n\":%d", model, n, skipped,
+            hatch_mindcube_overall(s), hatch_mindcube_overall_total(s));
+    for (int k = 0; k < HATCH_MINDCUBE_SETTING_COUNT; k++)
+      if (s->total[k])
+        fprintf(f, ",\"%s\":%.2f,\"%s_n\":%d", hatch_mindcube_setting_name((hatch_mindcube_setting)k),
+                hatch_mindcube_accuracy(s, (hatch_mindcube_setting)k), hatch_mindcube_setting_name((hatch_mindcube_setting)k), s->total[k]);
+    fprintf(f, ",\"format\":%.2f,\"with_pose\":%d,\"action_found\":%d,\"action_close\":%.2f,\"mean_t_err_m\":%.3f,\"mean_yaw_err_deg\":%.2f}\n",
+            n ? 100.0 * t->n_format_ok / n : 0, t->n_with_pose, t->n_action_found,
+            t->n_with_pose ? 100.0 * t->n_action_close / t->n_with_pose : 0,
+            t->n_action_found ? t->sum_t_err_m / t->n_action_found : 0,
+            t->n_action_found ? t->sum_yaw_err_deg / t->n_action_found : 0);
+    return;
+  }
+  fprintf(f, "model: %s\nsamples: %d (%d skipped)\n", model, n, skipped);
+  for (int k = 0; k < HATCH_MINDCUBE_SETTING_COUNT; k++)
+    if (s->total[k])
+      fprintf(f, "  %-11s %6.2f%%  (%d/%d)\n", hatch_mindcube_setting_name((hatch_mindcube_setting)k),
+              hatch_mindcube_accuracy(s, (hatch_mindcube_setting)k), s->correct[k], s->total[k]);
+  fprintf(f, "  %-11s %6.2f%%  (%d questions; translation excluded)\n", "overall", hatch_mindcube_overall(s),
+          hatch_mindcube_overall_total(s));
+  fprintf(f, "plan format: %.1f%% parse as a whole plan\n", n ? 100.0 * t->n_format_ok / n : 0);
+  if (t->n_with_pose)
+    fprintf(f, "action: %d/%d with the step; within 0.5 m / 15 deg: %.1f%%; mean error %.2f m, %.1f deg\n",
+            t->n_action_found, t->n_with_pose, 100.0 * t->n_action_close / t->n_with_pose,
+            t->n_action_found ? t->sum_t_err_m / t->n_action_found : 0,
+            t->n_action_found ? t->sum_yaw_err_deg / t->n_action_found : 0);
+}
+
+int hatch_train_cmd_eval(int argc, char **argv) {
+  const char *model = NULL, *data = NULL, *json = NULL;
+  long n_sim = 0;
+  int show = 0, threads = 0;
+  hatch_sim_stream_options so = {.seed = 0x5eed0000e7a1ull, .image_size = 112, .questions_per_world = 2,
+                                 .settings = HATCH_SIM_SETTING_BIT(HATCH_SIM_ROTATION) | HATCH_SIM_SETTING_BIT(HATCH_SIM_AROUND) |
+                                             HATCH_SIM_SETTING_BIT(HATCH_SIM_AMONG)};
+  hatch_generate_options go = {.temperature = 0, .max_tokens = 128};
+  for (int i = 1; i < argc; i++) {
+    bool has = i + 1 < argc;
+    const char *a = argv[i];
+    if (!strcmp(a, "--model") && has) model = argv[++i];
+    else if (!strcmp(a, "--data") && has) data = argv[++i];
+    else if (!strcmp(a, "--sim") && has) n_sim = atol(argv[++i]);
+    else if (!strcmp(a, "--seed") && has) so.seed = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(a, "--image-size") && has) so.image_size = atoi(argv[++i]);
+    else if (!strcmp(a, "--settings") && has) {
+      if (!(so.settings = hatch_train_parse_settings(argv[++i]))) return fprintf(stderr, "hatch-train eval: bad --settings\n"), 2;
+    } else if (!strcmp(a, "--constrained")) go.constrained = true;
+    else if (!strcmp(a, "--max-tokens") && has) go.max_tokens = atoi(argv[++i]);
+    else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
+    else if (!strcmp(a, "--json") && has) json = argv[++i];
+    else if (!strcmp(a, "--show") && has) show = atoi(argv[++i]);
+    else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(), 0;
+    else return fprintf(stderr, "hatch-train eval: unknown or incomplete option '%s'\n", a), usage(), 2;
+  }
+  if (!model || (!data) == (n_sim <= 0)) return fprintf(stderr, "hatch-train eval: need --model and one of --data / --sim N\n"), usage(), 2;
+  hatch_generator *gen = NULL;
+  hatch_mindcube_reader *reader = NULL;
+  hatch_sim_stream *stream = NULL;
+  char why[384] = "", err[256] = "";
+  int rc = 1, n = 0, skipped = 0;
+  hatch_eval_totals tot = {0};
+  hatch_train_sample s = {0};
+  hatch_status st = hatch_generator_open(model, threads, &gen, why);
+  if (st != HATCH_OK) {
+    fprintf(stderr, "hatch-train eval: %s\n", why);
+    goto done;
+  }
+  hatch_data_report dr = {0};
+  if (data && (st = hatch_mindcube_reader_open(data, NULL, &reader, &dr)) != HATCH_OK) {
+    fprintf(stderr, "hatch-train eval: %s\n", dr.message);
+    goto done;
+  }
+  so.n_samples = n_sim;
+  if (!data && (st = hatch_sim_stream_create(&so, &stream, err)) != HATCH_OK) {
+    fprintf(stderr, "hatch-train eval: synthetic data: %s\n", err);
+    goto done;
+  }
+  for (;;) {
+    if (reader) {
+      hatch_data_step step = hatch_mindcube_reader_next(reader, &s, &dr);
+      if (step == HATCH_DATA_END) break;
+      if (step == HATCH_DATA_SKIPPED) {
+        fprintf(stderr, "hatch-train eval: skipped %s\n", dr.message);
+        skipped++;
+        continue;
+      }
+      if (step == HATCH_DATA_FAILED) {
+        fprintf(stderr, "hatch-train eval: %s\n", dr.message);
+        goto done;
+      }
+    } else if ((st = hatch_sim_stream_next(stream, &s)) == HATCH_ERR_NOT_FOUND) {
+      break;
+    } else if (st != HATCH_OK) {
+      fprintf(stderr, "hatch-train eval: synthetic sample %d: %s\n", n, hatch_status_message(st));
+      goto done;
+    }
+    hatch_generation g;
+    if ((st = hatch_generator_answer(gen, &s, &go, &g)) != HATCH_OK) {
+      fprintf(stderr, "hatch-train eval: %s: %s (skipped)\n", s.source, hatch_status_message(st));
+      skipped++;
+      hatch_train_sample_clear(&s);
+      continue;
+    }
+    hatch_eval_add(&tot, &s, g.text, strlen(g.text));
+    if (n < show) printf("[%s] gt %c | %s\n", s.id, s.gt_answer, g.text);
+    n++;
+    hatch_train_sample_clear(&s);
+  }
+  print_totals(model, &tot, n, skipped, stdout, false);
+  if (json) {
+    FILE *f = fopen(json, "w");
+    if (!f) {
+      fprintf(stderr, "hatch-train eval: cannot write %s\n", json);
+      goto done;
+    }
+    print_totals(model, &tot, n, skipped, f, true);
+    fclose(f);
+  }
+  rc = 0;
+done:
+  hatch_train_sample_clear(&s);
+  hatch_sim_stream_destroy(stream);
+  hatch_mindcube_reader_close(reader);
+  hatch_generator_close(gen);
+  return rc;
+}

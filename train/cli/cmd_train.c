@@ -1,0 +1,106 @@
+/* hatch-train train: the HATCH stages on a model (hatch/trainer.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "hatch/sim_dataset.h"
+#include "hatch/trainer.h"
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: hatch-train train --out DIR --tokenizer tokenizer.json --stages pasta:N,qa:N,actor:N,grpo:N [options]\n"
+          "  --stages LIST        stages in order, NAME:STEPS[@LR] (pasta, qa, actor, grpo)\n"
+          "  --preset tiny|small  model size for a fresh model (default small)  --init F.gguf  start from weights\n"
+          "  --data F.jsonl       MindCube-format training data instead of the synthetic world (pasta stays synthetic)\n"
+          "  --seed N  --threads N  --batch N (8)  --image-size N (112)  --settings rotation,around,among,free\n"
+          "  --warmup N (20)  --clip F (1.0)  --weight-decay F (0.01)  --min-lr-ratio F (0.1)\n"
+          "  --pasta-tau1 F --pasta-tau2 F (0.1)  --pasta-t-abs M (0.05)  --pasta-grid N (4)\n"
+          "  --grpo-group N (4)  --grpo-temperature F (1.0)  --grpo-max-tokens N (96)  --grpo-kl BETA (0)\n"
+          "  --grpo-standard      TRL's GRPO (clip 0.2/0.2, sequence mean, no group dropping) instead of DAPO's\n"
+          "  --reward W_ACTION,W_ANSWER,W_FORMAT (0.5,1,0.25)\n"
+          "  --checkpoint-every N  --eval-every N  --eval-samples N (64)  --eval-seed N\n"
+          "  --resume             continue DIR/checkpoint.bin bit-identically   --quiet   --stop-after N\n");
+}
+
+/* "rotation,among" -> a HATCH_SIM_SETTING_BIT mask; 0 on an unknown name. */
+unsigned hatch_train_parse_settings(const char *text);
+unsigned hatch_train_parse_settings(const char *text) {
+  unsigned mask = 0;
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", text);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    int found = -1;
+    for (int s = 0; s < HATCH_SIM_SETTING_COUNT; s++)
+      if (!strcmp(tok, hatch_sim_setting_name((hatch_sim_setting)s))) found = s;
+    if (found < 0) return 0;
+    mask |= HATCH_SIM_SETTING_BIT(found);
+  }
+  return mask;
+}
+
+int hatch_train_cmd_train(int argc, char **argv) {
+  hatch_trainer_options o;
+  hatch_trainer_options_default(&o);
+  const char *stages = NULL;
+  char why[256] = "";
+  for (int i = 1; i < argc; i++) {
+    bool has = i + 1 < argc;
+    const char *a = argv[i];
+    if (!strcmp(a, "--out") && has) o.out_dir = argv[++i];
+    else if (!strcmp(a, "--tokenizer") && has) o.tokenizer_path = argv[++i];
+    else if (!strcmp(a, "--stages") && has) stages = argv[++i];
+    else if (!strcmp(a, "--preset") && has) o.preset = argv[++i];
+    else if (!strcmp(a, "--init") && has) o.init_gguf = argv[++i];
+    else if (!strcmp(a, "--data") && has) o.data_jsonl = argv[++i];
+    else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(a, "--threads") && has) o.threads = atoi(argv[++i]);
+    else if (!strcmp(a, "--batch") && has) o.batch = atoi(argv[++i]);
+    else if (!strcmp(a, "--image-size") && has) o.image_size = atoi(argv[++i]);
+    else if (!strcmp(a, "--settings") && has) {
+      if (!(o.settings = hatch_train_parse_settings(argv[++i])))
+        return fprintf(stderr, "hatch-train train: --settings: unknown setting in '%s'\n", argv[i]), 2;
+    } else if (!strcmp(a, "--warmup") && has) o.warmup_steps = atoi(argv[++i]);
+    else if (!strcmp(a, "--clip") && has) o.grad_clip = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--weight-decay") && has) o.weight_decay = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--min-lr-ratio") && has) o.min_lr_ratio = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--pasta-tau1") && has) o.pasta.tau1 = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--pasta-tau2") && has) o.pasta.tau2 = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--pasta-t-abs") && has) o.pasta_targets.t_abs = strtod(argv[++i], NULL);
+    else if (!strcmp(a, "--pasta-grid") && has) o.pasta.n = o.pasta_targets.grid = atoi(argv[++i]);
+    else if (!strcmp(a, "--grpo-group") && has) o.grpo_group = atoi(argv[++i]);
+    else if (!strcmp(a, "--grpo-temperature") && has) o.grpo_temperature = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--grpo-max-tokens") && has) o.grpo_max_tokens = atoi(argv[++i]);
+    else if (!strcmp(a, "--grpo-kl") && has) o.grpo.kl_beta = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--grpo-standard")) {
+      float kl = o.grpo.kl_beta;
+      o.grpo = hatch_grpo_defaults();
+      o.grpo.kl_beta = kl;
+    } else if (!strcmp(a, "--reward") && has) {
+      if (sscanf(argv[++i], "%f,%f,%f", &o.reward.w_action, &o.reward.w_answer, &o.reward.w_format) != 3)
+        return fprintf(stderr, "hatch-train train: --reward wants W_ACTION,W_ANSWER,W_FORMAT\n"), 2;
+    } else if (!strcmp(a, "--checkpoint-every") && has) o.checkpoint_every = atoi(argv[++i]);
+    else if (!strcmp(a, "--eval-every") && has) o.eval_every = atoi(argv[++i]);
+    else if (!strcmp(a, "--eval-samples") && has) o.eval_samples = atoi(argv[++i]);
+    else if (!strcmp(a, "--eval-seed") && has) o.eval_seed = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(a, "--resume")) o.resume = true;
+    else if (!strcmp(a, "--quiet")) o.quiet = true;
+    else if (!strcmp(a, "--stop-after") && has) o.stop_after = atoll(argv[++i]);
+    else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(), 0;
+    else return fprintf(stderr, "hatch-train train: unknown or incomplete option '%s'\n", a), usage(), 2;
+  }
+  if (!o.out_dir || !o.tokenizer_path || !stages) return fprintf(stderr, "hatch-train train: need --out, --tokenizer and --stages\n"), usage(), 2;
+  if (hatch_trainer_parse_stages(stages, &o, why) != HATCH_OK) return fprintf(stderr, "hatch-train train: %s\n", why), 2;
+  if (o.batch < 1 || o.batch > 64) return fprintf(stderr, "hatch-train train: --batch must be 1..64\n"), 2;
+  if (o.image_size < 56 || o.image_size % 28) return fprintf(stderr, "hatch-train train: --image-size must be a multiple of 28, >= 56\n"), 2;
+  if (o.grpo_group < 2 || o.grpo_group > 64) return fprintf(stderr, "hatch-train train: --grpo-group must be 2..64\n"), 2;
+  if (o.eval_samples < 1) return fprintf(stderr, "hatch-train train: --eval-samples must be >= 1\n"), 2;
+  hatch_trainer_report rep = {""};
+  hatch_status st = hatch_trainer_run(&o, &rep);
+  if (st != HATCH_OK) {
+    fprintf(stderr, "hatch-train train: %s (%s)\n", rep.message[0] ? rep.message : hatch_status_message(st), hatch_status_name(st));
+    return 1;
+  }
+  fprintf(stderr, "hatch-train train: done: %s/model-f32.gguf, %s/metrics.jsonl, %s/checkpoint.bin\n", o.out_dir, o.out_dir, o.out_dir);
+  return 0;
+}

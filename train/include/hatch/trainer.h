@@ -1,0 +1,89 @@
+/* hatch-train's training run: the HATCH recipe as stages over one model (shared/docs/method.md):
+ *   pasta   PaStA on the vision tower only (the LLM frozen), image pairs with depth-derived targets
+ *   qa      QA fine-tuning: loss on the "<answer>X. text</answer>" tokens
+ *   actor   ActoR cold-start SFT: the teacher "<action>...</action><answer>...</answer>" strings
+ *   grpo    GRPO (DAPO options available): group rollouts drawn through the runtime's own model from
+ *           an F32 export of the current weights, reward λ1·action + λ2·answer + λ3·format
+ * run in the order given, each for its number of steps, with its own AdamW state and schedule.
+ * Data: the synthetic world streamed in memory (deterministic per step, so a resume needs no data
+ * cursor) or a MindCube-format JSONL file. Every step appends to metrics.jsonl; checkpoints are
+ * written every N steps and at the end; a run resumes bit-identically from its checkpoint.
+ *
+ * Ownership: a hatch_trainer owns its model, optimizer, tokenizer and files. Errors are values; the
+ * report names the file, stage or sample. A NaN/Inf loss or gradient stops the run with an error
+ * (never a silent step). */
+#ifndef HATCH_TRAINER_H
+#define HATCH_TRAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hatch/model_config.h"
+#include "hatch/status.h"
+#include "hatch/train_data.h"
+#include "hatch/train_objectives.h"
+
+typedef enum hatch_stage { HATCH_STAGE_PASTA, HATCH_STAGE_QA, HATCH_STAGE_ACTOR, HATCH_STAGE_GRPO, HATCH_STAGE_COUNT } hatch_stage;
+
+const char *hatch_stage_name(hatch_stage s);
+/* "pasta" -> HATCH_STAGE_PASTA...; -1 when unknown. */
+int hatch_stage_from_name(const char *name);
+
+#define HATCH_TRAINER_MAX_STAGES 8
+
+typedef struct hatch_stage_plan {
+  hatch_stage stage;
+  int64_t steps;
+  float lr;            /* peak learning rate */
+} hatch_stage_plan;
+
+typedef struct hatch_trainer_options {
+  const char *out_dir;         /* metrics.jsonl, checkpoint.bin, model-f32.gguf, plots */
+  const char *tokenizer_path;  /* tokenizer.json (hatch-train tokenizer) */
+  const char *init_gguf;       /* start from these weights (NULL: random init from seed) */
+  const char *preset;          /* model size when init_gguf is NULL: "tiny" or "small" */
+  const char *data_jsonl;      /* MindCube JSONL for qa/actor/grpo instead of the synthetic world */
+  uint64_t seed;
+  int threads;                 /* 0: all cores */
+  int image_size;              /* synthetic views (square, multiple of 28) */
+  unsigned settings;           /* HATCH_SIM_SETTING_BIT mask; 0 = rotation | around | among */
+  int batch;                   /* samples per step (pairs for pasta, prompts for grpo) */
+  int n_stages;
+  hatch_stage_plan stages[HATCH_TRAINER_MAX_STAGES];
+  float min_lr_ratio;          /* cosine floor as a fraction of the peak (0.1) */
+  int warmup_steps;
+  float grad_clip;             /* global norm (1.0) */
+  float weight_decay;          /* AdamW, matrices only (0.01) */
+  hatch_pasta_loss_options pasta;
+  hatch_pasta_options pasta_targets;
+  int grpo_group;              /* rollouts per prompt (4) */
+  float grpo_temperature;      /* sampling temperature of rollouts (1.0) */
+  int grpo_max_tokens;         /* (96) */
+  hatch_grpo_options grpo;
+  hatch_reward_options reward;
+  int checkpoint_every;        /* steps (0: only at the end) */
+  int eval_every;              /* steps between quick held-out evals (0: none) */
+  int eval_samples;            /* samples of a quick eval (64) */
+  uint64_t eval_seed;          /* held-out synthetic scenes (never the training seed) */
+  bool resume;                 /* continue from out_dir/checkpoint.bin */
+  bool quiet;                  /* no progress bar */
+  int64_t stop_after;          /* stop (with a checkpoint) after this many global steps (tests); 0 = run all */
+} hatch_trainer_options;
+
+void hatch_trainer_options_default(hatch_trainer_options *o);
+/* "pasta:200,qa:1000,actor:200,grpo:100" (optional "@lr" per stage: "qa:1000@3e-4"). */
+hatch_status hatch_trainer_parse_stages(const char *text, hatch_trainer_options *o, char why[256]);
+
+typedef struct hatch_trainer_report {
+  char message[768];
+} hatch_trainer_report;
+
+/* Runs every stage (from the checkpoint when resuming). */
+hatch_status hatch_trainer_run(const hatch_trainer_options *o, hatch_trainer_report *report);
+
+/* The preset model configs ("tiny": tests; "small": the shipped model), with the tokenizer's vocab
+ * and special token ids. */
+hatch_status hatch_trainer_preset_config(const char *preset, const void *tokenizer, hatch_qwen25vl_config *cfg,
+                                         char why[256]);
+
+#endif

@@ -1,0 +1,97 @@
+/* Samples for a step: the synthetic world (a stream seeded by seed, stage and step, so any step's
+ * batch is reproducible without a data cursor) or a MindCube JSONL file (read in order, looping). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hatch/ops.h"
+#include "trainer_internal.h"
+
+static uint64_t mix(uint64_t a, uint64_t b) {
+  uint64_t z = a + 0x9e3779b97f4a7c15ull * (b + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return (z ^ (z >> 31)) & ((1ull << 52) - 1);
+}
+
+static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, int n, hatch_train_sample *out) {
+  hatch_sim_stream_options so = {.seed = seed, .settings = t->o->settings, .image_size = t->o->image_size,
+                                 .questions_per_world = 2, .n_samples = n};
+  hatch_sim_stream *s = NULL;
+  char err[256] = "";
+  hatch_status st = hatch_sim_stream_create(&so, &s, err);
+  if (st != HATCH_OK) return trainer_fail(t, st, "synthetic data: %s", err);
+  for (int k = 0; k < n && st == HATCH_OK; k++)
+    if ((st = hatch_sim_stream_next(s, &out[k])) != HATCH_OK) trainer_fail(t, st, "synthetic data: sample %d of seed %llu", k, (unsigned long long)seed);
+  hatch_sim_stream_destroy(s);
+  return st;
+}
+
+/* Resizes every image of s to size x size (training batches have one shape). */
+static hatch_status resize_sample(hatch_trainer *t, hatch_train_sample *s, int size) {
+  for (int k = 0; k < s->n_images; k++) {
+    hatch_sample_image *im = &s->images[k];
+    if (im->width == size && im->height == size) continue;
+    int64_t ne_s[3] = {3, im->width, im->height}, ne_d[3] = {3, size, size};
+    hatch_tensor *a = NULL, *b = NULL;
+    uint8_t *dst = malloc((size_t)size * size * 3);
+    hatch_status st = dst ? hatch_tensor_create(t->cpu, HATCH_TYPE_U8, 3, ne_s, &a) : HATCH_ERR_OUT_OF_MEMORY;
+    if (st == HATCH_OK) st = hatch_tensor_create(t->cpu, HATCH_TYPE_U8, 3, ne_d, &b);
+    if (st == HATCH_OK) st = hatch_tensor_write(a, im->rgb, (size_t)im->width * im->height * 3);
+    if (st == HATCH_OK) st = hatch_image_resize(t->cpu, b, a);
+    if (st == HATCH_OK) st = hatch_tensor_read(b, dst, (size_t)size * size * 3);
+    hatch_tensor_destroy(a);
+    hatch_tensor_destroy(b);
+    if (st != HATCH_OK) {
+      free(dst);
+      return st;
+    }
+    free(im->rgb);
+    free(im->depth); /* depth no longer matches the pixels */
+    im->depth = NULL;
+    im->has_camera = false;
+    im->rgb = dst, im->width = size, im->height = size;
+  }
+  return HATCH_OK;
+}
+
+static hatch_status jsonl_samples(hatch_trainer *t, int n, hatch_train_sample *out) {
+  int got = 0, rewinds = 0;
+  while (got < n) {
+    hatch_data_report dr = {0};
+    hatch_data_step step = hatch_mindcube_reader_next(t->jsonl, &out[got], &dr);
+    if (step == HATCH_DATA_SAMPLE) {
+      t->jsonl_consumed++;
+      hatch_status st = resize_sample(t, &out[got], t->o->image_size);
+      if (st != HATCH_OK) return trainer_fail(t, st, "%s: resizing the images", out[got].source);
+      got++;
+    } else if (step == HATCH_DATA_SKIPPED) {
+      t->jsonl_consumed++;
+      fprintf(stderr, "hatch-train: skipped %s\n", dr.message);
+    } else if (step == HATCH_DATA_END) {
+      hatch_data_counts c = hatch_mindcube_reader_counts(t->jsonl);
+      if (c.ok == 0 || ++rewinds > 1)
+        return trainer_fail(t, HATCH_ERR_NOT_FOUND, "%s: no usable sample (%llu records, %llu skipped)", t->o->data_jsonl,
+                            (unsigned long long)c.read, (unsigned long long)c.skipped);
+      hatch_mindcube_reader_close(t->jsonl);
+      t->jsonl = NULL;
+      hatch_status st = hatch_mindcube_reader_open(t->o->data_jsonl, NULL, &t->jsonl, &dr);
+      if (st != HATCH_OK) return trainer_fail(t, st, "%s", dr.message);
+    } else {
+      return trainer_fail(t, dr.status ? dr.status : HATCH_ERR_IO, "%s", dr.message);
+    }
+  }
+  return HATCH_OK;
+}
+
+hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_sample *out) {
+  for (int k = 0; k < n; k++) hatch_train_sample_clear(&out[k]);
+  hatch_stage stage = t->o->stages[t->stage_index].stage;
+  /* PaStA needs depth and cameras: always the synthetic world (or an RGB-D manifest, later). */
+  if (t->jsonl && stage != HATCH_STAGE_PASTA) return jsonl_samples(t, n, out);
+  return sim_samples(t, mix(mix(t->o->seed, (uint64_t)t->stage_index), (uint64_t)step), n, out);
+}
+
+hatch_status trainer_eval_samples(hatch_trainer *t, int n, hatch_train_sample *out) {
+  for (int k = 0; k < n; k++) hatch_train_sample_clear(&out[k]);
+  return sim_samples(t, t->o->eval_seed, n, out);
+}

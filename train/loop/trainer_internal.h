@@ -1,0 +1,76 @@
+/* The trainer's state, shared by its stage files (hatch/trainer.h). */
+#ifndef HATCH_TRAINER_INTERNAL_H
+#define HATCH_TRAINER_INTERNAL_H
+
+#include "hatch/train_model.h" /* before train_sample.h: the model's image type wins its name */
+
+#include "hatch/backend.h"
+#include "hatch/sim_dataset.h"
+#include "hatch/tokenizer.h"
+#include "hatch/train_checkpoint.h"
+#include "hatch/train_data.h"
+#include "hatch/train_eval.h"
+#include "hatch/train_metrics.h"
+#include "hatch/train_optim.h"
+#include "hatch/train_prompt.h"
+#include "hatch/trainer.h"
+
+typedef struct hatch_trainer {
+  const hatch_trainer_options *o;
+  hatch_trainer_report *report;
+  hatch_tokenizer *tok;
+  hatch_qwen25vl_config cfg;
+  hatch_train_model *model;
+  hatch_train_model *ref;          /* GRPO's reference policy (kl_beta > 0), params frozen at stage start */
+  hatch_param_desc *descs;         /* (n_descs) the model's tensors, for the optimizer and checkpoints */
+  int n_descs;
+  hatch_adamw *opt;                /* the current stage's optimizer */
+  hatch_metrics_writer *metrics;
+  hatch_backend *cpu;              /* image resizing for JSONL data */
+  hatch_mindcube_reader *jsonl;
+  int64_t jsonl_consumed;          /* records handed out (resume skips as many) */
+  int stage_index;                 /* into o->stages */
+  int64_t stage_step;              /* steps done in the current stage */
+  int64_t global_step;             /* steps done over all stages */
+  char path[4][1024];              /* checkpoint, metrics, f32 export, rollout export */
+} hatch_trainer;
+
+enum { PATH_CKPT, PATH_METRICS, PATH_EXPORT, PATH_ROLLOUT };
+
+/* printf into the report; returns st. */
+hatch_status trainer_fail(hatch_trainer *t, hatch_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* n samples for step `step` of the current stage (deterministic by seed, stage and step), images of
+ * model-ready size (multiples of 28). Clears each out[k] first. */
+hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_sample *out);
+/* Held-out samples: scene seeds from o->eval_seed. */
+hatch_status trainer_eval_samples(hatch_trainer *t, int n, hatch_train_sample *out);
+
+/* One optimizer step over the accumulated grads (clip, NaN guard, AdamW at lr). frozen_text: leave
+ * every non-vision tensor unchanged (PaStA). *grad_norm: before clipping. */
+hatch_status trainer_optimizer_step(hatch_trainer *t, float lr, bool frozen_text, float *grad_norm);
+
+/* Writes the current weights to path (F32 for rollouts / round trips, Q8_0 for export), with the
+ * tokenizer. */
+hatch_status trainer_save_gguf(hatch_trainer *t, const char *path, hatch_type matrix_type);
+
+/* The stage steps: each computes grads for one batch and fills metrics (key/value pairs, at most 16). */
+typedef struct trainer_step_metrics {
+  int n;
+  hatch_metric m[16];
+  double loss;
+} trainer_step_metrics;
+void trainer_metric(trainer_step_metrics *sm, const char *key, double value);
+
+hatch_status stage_sft_step(hatch_trainer *t, hatch_target_kind kind, int64_t step, trainer_step_metrics *sm);
+hatch_status stage_pasta_step(hatch_trainer *t, int64_t step, trainer_step_metrics *sm);
+hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metrics *sm);
+
+/* Quick held-out evaluation through the runtime on an F32 export: accuracy (MindCube scoring),
+ * format and action accuracy into sm. */
+hatch_status trainer_eval(hatch_trainer *t, int n_samples, trainer_step_metrics *sm);
+
+hatch_status trainer_checkpoint_write(hatch_trainer *t);
+hatch_status trainer_checkpoint_read(hatch_trainer *t);
+
+#endif
