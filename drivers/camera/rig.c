@@ -301,8 +301,9 @@ hatch_status hatch_rig_open(const char *const *uris, int n, const hatch_rig_opti
     if (!strcmp(uri.scheme, "v4l2")) st = open_v4l2_uri(rig, &uri, c, err);
     else if (!strcmp(uri.scheme, "fake")) st = open_fake_uri(rig, &uri, c, err);
     else if (!strcmp(uri.scheme, "file")) st = hatch_file_source_create(&uri, o, c, &rig->sources[c], err);
+    else if (!strcmp(uri.scheme, "sim")) st = hatch_sim_source_create(&uri, o, c, &rig->sources[c], err);
     else {
-      snprintf(err->message, sizeof err->message, "camera URI \"%.100s\": unknown scheme %s (v4l2, fake, file)",
+      snprintf(err->message, sizeof err->message, "camera URI \"%.100s\": unknown scheme %s (v4l2, fake, file, sim)",
                uris[c], uri.scheme);
       st = HATCH_ERR_INVALID_ARGUMENT;
     }

@@ -1,5 +1,5 @@
-/* The frame-source interface behind hatch_rig: a V4L2/fake camera, a file replay, later a simulated
- * rig. The rig's capture threads drive sources; a source never runs a thread of its own.
+/* The frame-source interface behind hatch_rig: a V4L2/fake camera, a file replay, a view of the
+ * simulated world. The rig's capture threads drive sources; a source never runs a thread of its own.
  *
  * A thread serves the sources of one "poll group": sources with the same non-NULL poll_ops share one
  * ops->poll() call over all their fds; sources with poll_ops NULL (files) are served on deadlines only.
@@ -63,7 +63,7 @@ hatch_camera_state hatch_source_state(hatch_source *src);
 #define HATCH_URI_MAX_PARAMS 16
 
 typedef struct hatch_uri {
-  char scheme[16];      /* "v4l2", "fake", "file" */
+  char scheme[16];      /* "v4l2", "fake", "file", "sim" */
   char path[1024];      /* "/dev/video0", "front", "/data/run1" */
   int n_params;
   char keys[HATCH_URI_MAX_PARAMS][32];
@@ -116,5 +116,9 @@ hatch_status hatch_v4l2_source_create(const hatch_v4l2_source_config *config, in
 /* file:// sources; uri already parsed. */
 hatch_status hatch_file_source_create(const hatch_uri *uri, const hatch_rig_options *opt, int camera,
                                       hatch_source **out, hatch_error *err);
+
+/* sim:// sources (a view of the synthetic world, hatch/sim_world.h); uri already parsed. */
+hatch_status hatch_sim_source_create(const hatch_uri *uri, const hatch_rig_options *opt, int camera,
+                                     hatch_source **out, hatch_error *err);
 
 #endif

@@ -8,6 +8,11 @@
  *                                                                  `hatch capture` directory (manifest.json;
  *                                                                  &camera=NAME|INDEX picks one camera)
  *   file:///path/video.mjpeg?fps=30                                concatenated JPEG frames
+ *   sim://NAME?seed=7&setting=among&view=2&width=224&height=224&fps=15
+ *                                                                  view `view` of the synthetic world of
+ *                                                                  hatch/sim_world.h (also hfov=, views=,
+ *                                                                  objects=); RGB24 frames, rendered once,
+ *                                                                  served by the timer loop
  * V4L2 and fake cameras are served by one poll loop (one thread) per device-ops table; file sources by a
  * timer loop. Each camera negotiates a format (MJPEG preferred, then YUYV, NV12, RGB24), size and rate,
  * streams through mmap buffers, and decodes every frame to RGB8 on the capture thread (MJPEG through
