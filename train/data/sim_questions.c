@@ -1,0 +1,314 @@
+/* MindCube-style questions over a synthetic world (hatch/sim_dataset.h for the templates, the ground
+ * truth rules and the teacher action's view pair). Candidates are collected per template from the
+ * world's geometry and visibility, then questions are drawn round-robin over the templates; options
+ * are objects of the same world with the correct letter at a uniform position. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "data/sim_questions_internal.h"
+
+const char *hatch_sim_template_name(hatch_sim_template t) {
+  static const char *names[] = {"rotation_turn", "rotation_side", "among_behind", "among_side", "around_side",
+                                "closest"};
+  return (unsigned)t < HATCH_SIM_Q_TEMPLATE_COUNT ? names[t] : "unknown";
+}
+
+uint64_t sim_rng_next(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static int rng_below(uint64_t *s, int n) { return n <= 1 ? 0 : (int)(sim_rng_next(s) % (uint64_t)n); }
+
+static void shuffle(uint64_t *s, int *a, int n) {
+  for (int i = n - 1; i > 0; i--) {
+    int j = rng_below(s, i + 1), t = a[i];
+    a[i] = a[j], a[j] = t;
+  }
+}
+
+uint64_t hatch_sim_scene_seed(uint64_t seed, int64_t scene) {
+  uint64_t s = seed ^ 0x5DEECE66Dull;
+  uint64_t a = sim_rng_next(&s);
+  uint64_t t = a ^ ((uint64_t)scene * 0xD1B54A32D192ED03ull);
+  return sim_rng_next(&t) & ((UINT64_C(1) << 53) - 1);
+}
+
+double sim_wrap_deg(double a) {
+  a = fmod(a, 360.0);
+  if (a <= -180.0) a += 360.0;
+  if (a > 180.0) a -= 360.0;
+  return a;
+}
+
+/* ---- visibility helpers --------------------------------------------------------------------- */
+
+static int min_pixels(const hatch_sim_visibility *vis, int v) {
+  int m = vis->view_pixels[v] / 500;
+  return m < 4 ? 4 : m;
+}
+
+static bool visible_in(const hatch_sim_visibility *vis, int v, int o) { return vis->pixels[v][o] >= min_pixels(vis, v); }
+
+static bool visible_any(const hatch_sim_visibility *vis, int o) {
+  for (int v = 0; v < vis->n_views; v++)
+    if (visible_in(vis, v, o)) return true;
+  return false;
+}
+
+/* The object filling the most pixels of view v: >= 1% of the image and 1.3x the runner-up; else -1. */
+static int dominant(const hatch_sim_visibility *vis, int v) {
+  int best = -1, b = 0, second = 0;
+  for (int o = 0; o < vis->n_objects; o++) {
+    int p = vis->pixels[v][o];
+    if (p > b) second = b, b = p, best = o;
+    else if (p > second) second = p;
+  }
+  if (best < 0 || b * 100 < vis->view_pixels[v] || b * 10 < second * 13) return -1;
+  return best;
+}
+
+/* Bearing of a world point seen from a camera, degrees, right positive, (-180, 180]. */
+static double bearing(const hatch_sim_camera *cam, const double p[3], double *depth) {
+  double c[3];
+  hatch_sim_world_to_camera(cam, p, c);
+  if (depth) *depth = c[2];
+  return atan2(c[0], c[2]) / (3.14159265358979323846 / 180.0);
+}
+
+/* The view at the same spot as `from` turned by `turn` degrees (left positive); -1 when none. */
+static int view_turned(const hatch_sim_world *w, int from, double turn) {
+  const hatch_sim_camera *a = &w->views[from];
+  for (int v = 0; v < w->n_views; v++) {
+    const hatch_sim_camera *b = &w->views[v];
+    double d = hypot(a->position[0] - b->position[0], a->position[2] - b->position[2]);
+    if (d < 0.25 && fabs(sim_wrap_deg(b->yaw_deg - a->yaw_deg - turn)) < 15.0) return v;
+  }
+  return -1;
+}
+
+/* ---- candidates ------------------------------------------------------------------------------ */
+
+static sim_candidate *cand_add(sim_candidates *cs, hatch_sim_template kind, int answer, int from, int to) {
+  if (cs->n >= SIM_MAX_CANDIDATES) return NULL;
+  sim_candidate *c = &cs->items[cs->n++];
+  memset(c, 0, sizeof *c);
+  c->kind = kind, c->answer = answer, c->from = from, c->to = to;
+  return c;
+}
+
+static void pool_add(sim_candidate *c, int o, bool preferred) {
+  if (o < 0 || o == c->answer) return;
+  for (int i = 0; i < c->n_pref; i++)
+    if (c->pref[i] == o) return;
+  for (int i = 0; i < c->n_rest; i++)
+    if (c->rest[i] == o) {
+      if (!preferred) return;
+      c->rest[i] = c->rest[--c->n_rest]; /* promote */
+      break;
+    }
+  if (preferred) c->pref[c->n_pref++] = o;
+  else c->rest[c->n_rest++] = o;
+}
+
+static bool cand_usable(const sim_candidate *c) { return c->n_pref + c->n_rest >= 2; }
+
+static void rotation_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
+  static const struct { double turn; const char *say; } turns[] = {
+      {-90, "turn 90 degrees to the right"}, {90, "turn 90 degrees to the left"}, {180, "turn around (180 degrees)"}};
+  static const struct { double turn; const char *say; } sides[] = {
+      {90, "to your left"}, {-90, "to your right"}, {180, "behind you"}};
+  for (int i = 0; i < w->n_views; i++) {
+    for (int t = 0; t < 3; t++) {
+      for (int s = -1; s < 3; s++) {
+        if (s >= 0 && t == 2) continue; /* rotation_side: a 90-degree turn then a side */
+        double net = turns[t].turn + (s >= 0 ? sides[s].turn : 0);
+        int j = view_turned(w, i, net), a = j < 0 ? -1 : dominant(vis, j);
+        if (a < 0) continue;
+        int to = j != i ? j : view_turned(w, i, turns[t].turn);
+        if (to < 0 || to == i) continue;
+        sim_candidate *c = cand_add(cs, s < 0 ? HATCH_SIM_Q_ROTATION_TURN : HATCH_SIM_Q_ROTATION_SIDE, a, i, to);
+        if (!c) return;
+        if (s < 0)
+          snprintf(c->stem, sizeof c->stem,
+                   "You are standing at the viewpoint of image %d. If you %s, which object will be directly in front "
+                   "of you?", i + 1, turns[t].say);
+        else
+          snprintf(c->stem, sizeof c->stem,
+                   "You are standing at the viewpoint of image %d. If you %s, which object will be %s?", i + 1,
+                   turns[t].say, sides[s].say);
+        /* Distractors: what fills the other views, so every option is some view's main object. */
+        for (int v = 0; v < w->n_views; v++) pool_add(c, dominant(vis, v), true);
+        for (int o = 0; o < w->n_objects; o++)
+          if (visible_any(vis, o)) pool_add(c, o, false);
+        if (!cand_usable(c)) cs->n--;
+      }
+    }
+  }
+}
+
+/* AMONG: where objects stand around the central one as seen from view i (angle of object - centre in
+ * the camera's x-z plane: 0 = behind, -90 = left, +90 = right). The generator puts objects on the
+ * diagonals, so "behind" and "left" overlap: each question's options hold one object of the asked
+ * region against objects clearly outside it (behind: |a| < 80 against |a| > 100; left: -170..-10
+ * against 10..170), which keeps the answer unique. */
+static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
+                             sim_candidates *cs) {
+  int cen = w->central_object;
+  if (cen < 0 || cen >= w->n_objects) return;
+  static const struct { const char *fmt; hatch_sim_template kind; } rel[] = {
+      {"From the viewpoint of image %d, what is behind the %s?", HATCH_SIM_Q_AMONG_BEHIND},
+      {"From the viewpoint of image %d, which object is to the left of the %s?", HATCH_SIM_Q_AMONG_SIDE},
+      {"From the viewpoint of image %d, which object is to the right of the %s?", HATCH_SIM_Q_AMONG_SIDE}};
+  for (int i = 0; i < w->n_views; i++) {
+    double pc[3];
+    hatch_sim_world_to_camera(&w->views[i], w->objects[cen].centre, pc);
+    for (int r = 0; r < 3; r++) {
+      int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, other[HATCH_SIM_MAX_OBJECTS], n_other = 0;
+      for (int o = 0; o < w->n_objects; o++) {
+        if (o == cen || !visible_any(vis, o)) continue;
+        double p[3];
+        hatch_sim_world_to_camera(&w->views[i], w->objects[o].centre, p);
+        double a = atan2(p[0] - pc[0], p[2] - pc[2]) / (3.14159265358979323846 / 180.0);
+        double s = r == 1 ? -a : a; /* left: mirror so "inside" is 10..170 */
+        bool in = r == 0 ? fabs(a) < 80 : (s >= 10 && s <= 170);
+        bool out = r == 0 ? fabs(a) > 100 : (s <= -10 && s >= -170);
+        if (in) ans[n_ans++] = o;
+        if (out) other[n_other++] = o;
+      }
+      if (n_ans == 0 || n_other < 2) continue;
+      int a = ans[rng_below(rng, n_ans)];
+      int to = -1, best = 0;
+      for (int v = 0; v < w->n_views; v++)
+        if (v != i && vis->pixels[v][a] > best) best = vis->pixels[v][a], to = v;
+      if (to < 0) to = (i + 1) % w->n_views;
+      sim_candidate *c = cand_add(cs, rel[r].kind, a, i, to);
+      if (!c) return;
+      snprintf(c->stem, sizeof c->stem, rel[r].fmt, i + 1, w->objects[cen].name);
+      for (int k = 0; k < n_other; k++) pool_add(c, other[k], true);
+    }
+  }
+}
+
+/* AROUND / FREE: after moving from view i to view j, which object is to your left (right)? Options:
+ * one object clearly on that side (10..150 deg) against objects clearly on the other side. */
+static void side_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
+                            sim_candidates *cs) {
+  for (int i = 0; i < w->n_views; i++) {
+    for (int j = 0; j < w->n_views; j++) {
+      if (i == j) continue;
+      double b[HATCH_SIM_MAX_OBJECTS];
+      for (int o = 0; o < w->n_objects; o++) b[o] = bearing(&w->views[j], w->objects[o].centre, NULL);
+      for (int side = -1; side <= 1; side += 2) {
+        int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, n_other = 0;
+        for (int o = 0; o < w->n_objects; o++) {
+          if (!visible_any(vis, o)) continue;
+          double s = b[o] * side;
+          if (s >= 10 && s <= 150) ans[n_ans++] = o;
+          if (s <= -10 && s >= -150) n_other++;
+        }
+        if (n_ans == 0 || n_other < 2) continue;
+        int a = ans[rng_below(rng, n_ans)];
+        sim_candidate *c = cand_add(cs, HATCH_SIM_Q_AROUND_SIDE, a, i, j);
+        if (!c) return;
+        snprintf(c->stem, sizeof c->stem,
+                 "After moving from the viewpoint of image %d to the viewpoint of image %d, which object is to your %s?",
+                 i + 1, j + 1, side > 0 ? "right" : "left");
+        for (int o = 0; o < w->n_objects; o++) {
+          double s = b[o] * side;
+          if (visible_any(vis, o) && s <= -10 && s >= -150) pool_add(c, o, true);
+        }
+      }
+    }
+  }
+}
+
+/* Which object is closest to the camera in image j: options visible in j, the answer at least 1.2x
+ * nearer (optical depth of the centres) than every other option. */
+static void closest_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
+  for (int j = 0; j < w->n_views; j++) {
+    double z[HATCH_SIM_MAX_OBJECTS];
+    int best = -1;
+    for (int o = 0; o < w->n_objects; o++) {
+      bearing(&w->views[j], w->objects[o].centre, &z[o]);
+      if (visible_in(vis, j, o) && z[o] > 0 && (best < 0 || z[o] < z[best])) best = o;
+    }
+    if (best < 0) continue;
+    sim_candidate *c = cand_add(cs, HATCH_SIM_Q_CLOSEST, best, j, (j + 1) % w->n_views);
+    if (!c) return;
+    snprintf(c->stem, sizeof c->stem, "Which object is closest to the camera in image %d?", j + 1);
+    for (int o = 0; o < w->n_objects; o++)
+      if (o != best && visible_in(vis, j, o) && z[o] >= 1.2 * z[best]) pool_add(c, o, true);
+    if (c->n_pref < 2) cs->n--;
+  }
+}
+
+/* ---- questions -------------------------------------------------------------------------------- */
+
+void sim_option_text(const hatch_sim_object *ob, char out[HATCH_PLAN_MAX_TEXT + 1]) {
+  size_t k = 0;
+  for (const char *p = ob->name; *p && k < 40; p++) {
+    char ch = *p == '<' || (unsigned char)*p < 0x20 ? ' ' : *p;
+    out[k] = k == 0 && ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+    k++;
+  }
+  out[k] = 0;
+  if (k == 0) snprintf(out, HATCH_PLAN_MAX_TEXT + 1, "Object");
+}
+
+static void finish(const hatch_sim_world *w, const sim_candidate *c, uint64_t *rng, hatch_sim_question *q) {
+  int pref[HATCH_SIM_MAX_OBJECTS], rest[HATCH_SIM_MAX_OBJECTS];
+  memcpy(pref, c->pref, sizeof pref), memcpy(rest, c->rest, sizeof rest);
+  shuffle(rng, pref, c->n_pref);
+  shuffle(rng, rest, c->n_rest);
+  int distract[HATCH_SIM_MAX_OPTIONS - 1], n_d = 0;
+  for (int i = 0; i < c->n_pref && n_d < HATCH_SIM_MAX_OPTIONS - 1; i++) distract[n_d++] = pref[i];
+  for (int i = 0; i < c->n_rest && n_d < HATCH_SIM_MAX_OPTIONS - 1; i++) distract[n_d++] = rest[i];
+  memset(q, 0, sizeof *q);
+  q->kind = c->kind, q->from = c->from, q->to = c->to, q->answer_object = c->answer;
+  q->n_options = n_d + 1;
+  q->answer = rng_below(rng, q->n_options);
+  for (int k = 0, d = 0; k < q->n_options; k++)
+    sim_option_text(&w->objects[k == q->answer ? c->answer : distract[d++]], q->options[k]);
+  size_t len = (size_t)snprintf(q->text, sizeof q->text, "%s", c->stem);
+  for (int k = 0; k < q->n_options && len < sizeof q->text; k++)
+    len += (size_t)snprintf(q->text + len, sizeof q->text - len, " %c. %s", 'A' + k, q->options[k]);
+}
+
+hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis, uint64_t seed,
+                                      int max_questions, hatch_sim_question *out, int *n_out) {
+  if (n_out) *n_out = 0;
+  if (!world || !vis || !out || !n_out || max_questions < 0 || max_questions > HATCH_SIM_MAX_QUESTIONS ||
+      world->n_views < 2 || world->n_views > HATCH_SIM_MAX_VIEWS || world->n_objects < 0 ||
+      world->n_objects > HATCH_SIM_MAX_OBJECTS || vis->n_views != world->n_views || vis->n_objects != world->n_objects)
+    return HATCH_ERR_INVALID_ARGUMENT;
+  sim_candidates cs; /* ~100 KB on the stack: reentrant, no allocation */
+  cs.n = 0;
+  uint64_t rng = seed ^ 0xA5A5F00DCAFEull;
+  switch (world->setting) {
+  case HATCH_SIM_ROTATION: rotation_candidates(world, vis, &cs); break;
+  case HATCH_SIM_AMONG: among_candidates(world, vis, &rng, &cs); break;
+  case HATCH_SIM_AROUND:
+  case HATCH_SIM_FREE: side_candidates(world, vis, &rng, &cs); break;
+  default: return HATCH_ERR_INVALID_ARGUMENT;
+  }
+  closest_candidates(world, vis, &cs);
+  /* Round-robin over the templates that have candidates, starting at a random one. */
+  bool used[SIM_MAX_CANDIDATES] = {false};
+  int start = rng_below(&rng, HATCH_SIM_Q_TEMPLATE_COUNT), n = 0, left = cs.n;
+  for (int round = 0; n < max_questions && left > 0; round++) {
+    hatch_sim_template t = (hatch_sim_template)((start + round) % HATCH_SIM_Q_TEMPLATE_COUNT);
+    int idx[SIM_MAX_CANDIDATES], m = 0;
+    for (int i = 0; i < cs.n; i++)
+      if (!used[i] && cs.items[i].kind == t) idx[m++] = i;
+    if (m == 0) continue;
+    int pick = idx[rng_below(&rng, m)];
+    used[pick] = true, left--;
+    finish(world, &cs.items[pick], &rng, &out[n++]);
+  }
+  *n_out = n;
+  return HATCH_OK;
+}

@@ -1,0 +1,157 @@
+/* The in-memory sample stream over synthetic worlds (hatch/sim_dataset.h): one world per scene index,
+ * rendered once (RGB, depth, object ids), its questions handed out one sample at a time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/sim_questions_internal.h"
+
+#define MAX_EMPTY_WORLDS 64 /* worlds in a row with nothing to ask before the stream gives up */
+
+struct hatch_sim_stream {
+  hatch_sim_stream_options opt;
+  hatch_sim_setting enabled[HATCH_SIM_SETTING_COUNT];
+  int n_enabled;
+  int64_t scene;    /* current world's scene index; -1 before the first */
+  int64_t produced; /* samples returned */
+  hatch_sim_world world;
+  hatch_sim_question questions[HATCH_SIM_MAX_QUESTIONS];
+  int n_questions, next_question;
+  uint8_t *rgb;  // (HATCH_SIM_MAX_VIEWS, size, size, 3)
+  float *depth;  // (HATCH_SIM_MAX_VIEWS, size, size)
+  int16_t *ids;  // (size, size)
+};
+
+static void set_err(char *err, const char *msg) {
+  if (err) snprintf(err, 256, "%s", msg);
+}
+
+hatch_status hatch_sim_stream_create(const hatch_sim_stream_options *opt, hatch_sim_stream **out, char err[256]) {
+  set_err(err, "");
+  if (!opt || !out) {
+    set_err(err, "sim stream: NULL options or output");
+    return HATCH_ERR_INVALID_ARGUMENT;
+  }
+  *out = NULL;
+  hatch_sim_stream_options o = *opt;
+  if (o.image_size == 0) o.image_size = 224;
+  if (o.questions_per_world == 0) o.questions_per_world = 4;
+  if (o.settings == 0) o.settings = (1u << HATCH_SIM_SETTING_COUNT) - 1;
+  if (o.image_size < 16 || o.image_size > 4096) {
+    if (err) snprintf(err, 256, "sim stream: image_size %d is outside 16..4096", o.image_size);
+    return HATCH_ERR_INVALID_ARGUMENT;
+  }
+  if (o.questions_per_world < 1 || o.questions_per_world > HATCH_SIM_MAX_QUESTIONS) {
+    if (err) snprintf(err, 256, "sim stream: questions_per_world %d is outside 1..%d", o.questions_per_world,
+                      HATCH_SIM_MAX_QUESTIONS);
+    return HATCH_ERR_INVALID_ARGUMENT;
+  }
+  if (o.n_samples < 0 || (o.settings >> HATCH_SIM_SETTING_COUNT) != 0) {
+    set_err(err, "sim stream: negative n_samples or an unknown setting bit");
+    return HATCH_ERR_INVALID_ARGUMENT;
+  }
+  hatch_sim_stream *st = calloc(1, sizeof *st);
+  if (!st) goto fail_alloc;
+  st->opt = o;
+  st->scene = -1;
+  for (int s = 0; s < HATCH_SIM_SETTING_COUNT; s++)
+    if (o.settings & HATCH_SIM_SETTING_BIT(s)) st->enabled[st->n_enabled++] = (hatch_sim_setting)s;
+  size_t px = (size_t)o.image_size * (size_t)o.image_size;
+  st->rgb = malloc(px * 3 * HATCH_SIM_MAX_VIEWS);
+  st->depth = malloc(px * sizeof(float) * HATCH_SIM_MAX_VIEWS);
+  st->ids = malloc(px * sizeof(int16_t));
+  if (!st->rgb || !st->depth || !st->ids) goto fail_buffers;
+  *out = st;
+  return HATCH_OK;
+fail_buffers:
+  hatch_sim_stream_destroy(st);
+fail_alloc:
+  set_err(err, "sim stream: out of memory");
+  return HATCH_ERR_OUT_OF_MEMORY;
+}
+
+void hatch_sim_stream_destroy(hatch_sim_stream *st) {
+  if (!st) return;
+  free(st->rgb);
+  free(st->depth);
+  free(st->ids);
+  free(st);
+}
+
+/* Builds and renders the next world that has something to ask. */
+static hatch_status next_world(hatch_sim_stream *st) {
+  for (int tries = 0; tries < MAX_EMPTY_WORLDS; tries++) {
+    st->scene++;
+    hatch_sim_options wo = {
+        .setting = st->enabled[st->scene % st->n_enabled], .width = st->opt.image_size, .height = st->opt.image_size};
+    uint64_t seed = hatch_sim_scene_seed(st->opt.seed, st->scene);
+    char err[256];
+    hatch_status s = hatch_sim_world_generate(seed, &wo, &st->world, err);
+    if (s != HATCH_OK) return s;
+    if (st->world.n_views < 2 || st->world.n_views > HATCH_SIM_MAX_VIEWS ||
+        st->world.views[0].width != st->opt.image_size || st->world.views[0].height != st->opt.image_size)
+      return HATCH_ERR_CORRUPT;
+    size_t px = (size_t)st->opt.image_size * (size_t)st->opt.image_size;
+    hatch_sim_visibility vis;
+    hatch_sim_visibility_init(&vis, &st->world);
+    for (int v = 0; v < st->world.n_views; v++) {
+      s = hatch_sim_render(&st->world, v, st->rgb + px * 3 * (size_t)v, st->depth + px * (size_t)v);
+      if (s == HATCH_OK) s = hatch_sim_render_ids(&st->world, v, st->ids);
+      if (s == HATCH_OK) s = hatch_sim_visibility_add_ids(&vis, &st->world, v, st->ids);
+      if (s != HATCH_OK) return s;
+    }
+    s = hatch_sim_questions_make(&st->world, &vis, seed, st->opt.questions_per_world, st->questions,
+                                 &st->n_questions);
+    if (s != HATCH_OK) return s;
+    st->next_question = 0;
+    if (st->n_questions > 0) return HATCH_OK;
+  }
+  return HATCH_ERR_NOT_FOUND; /* the generator keeps making worlds with nothing to ask */
+}
+
+hatch_status hatch_sim_stream_next(hatch_sim_stream *st, hatch_train_sample *out) {
+  if (!st || !out) return HATCH_ERR_INVALID_ARGUMENT;
+  hatch_train_sample_clear(out);
+  if (st->opt.n_samples > 0 && st->produced >= st->opt.n_samples) return HATCH_ERR_NOT_FOUND;
+  if (st->scene < 0 || st->next_question >= st->n_questions) {
+    hatch_status s = next_world(st);
+    if (s != HATCH_OK) return s;
+  }
+  int k = st->next_question++;
+  hatch_status s = hatch_sim_question_to_sample(&st->world, &st->questions[k], st->scene, k, out);
+  if (s != HATCH_OK) goto fail_sample;
+  int size = st->opt.image_size;
+  size_t px = (size_t)size * (size_t)size;
+  out->n_images = st->world.n_views;
+  for (int v = 0; v < st->world.n_views; v++) {
+    hatch_train_image *im = &out->images[v];
+    const hatch_sim_camera *cam = &st->world.views[v];
+    im->width = size, im->height = size;
+    im->rgb = malloc(px * 3);   // (size, size, 3)
+    im->depth = malloc(px * sizeof(float)); // (size, size) metres
+    if (!im->rgb || !im->depth) {
+      s = HATCH_ERR_OUT_OF_MEMORY;
+      goto fail_sample;
+    }
+    memcpy(im->rgb, st->rgb + px * 3 * (size_t)v, px * 3);
+    memcpy(im->depth, st->depth + px * (size_t)v, px * sizeof(float));
+    im->has_camera = true;
+    im->camera.width = cam->width, im->camera.height = cam->height;
+    im->camera.fx = cam->fx, im->camera.fy = cam->fy, im->camera.cx = cam->cx, im->camera.cy = cam->cy;
+    hatch_sim_camera_matrix(cam, im->camera.rotation, im->camera.position);
+  }
+  st->produced++;
+  return HATCH_OK;
+fail_sample:
+  hatch_train_sample_clear(out);
+  return s;
+}
+
+const hatch_sim_world *hatch_sim_stream_world(const hatch_sim_stream *st, int64_t *scene) {
+  if (scene) *scene = st && st->produced > 0 ? st->scene : -1;
+  return st && st->produced > 0 ? &st->world : NULL;
+}
+
+const hatch_sim_question *hatch_sim_stream_question(const hatch_sim_stream *st) {
+  return st && st->produced > 0 ? &st->questions[st->next_question - 1] : NULL;
+}
