@@ -1,11 +1,15 @@
 // Shared by attention.comp and attention_rows.comp: push constants and the key range of a query.
-// Needs the windows buffer `win` declared before it is included.
+// Needs the windows buffer `win` declared before it is included; declares `past` (binding 6).
 layout(push_constant) uniform P {
   uint d, n_q, n_head, group, n_kv_head, n_kv, mode, kv_offset, chunk, n_split, n_win;
   float scale;
 } p;
 
-const uint MODE_CAUSAL = 1u, MODE_WINDOWED = 2u;
+// MODE_CAUSAL_PAST: causal with kv_offset = past[0] read here (a recorded graph's KV length),
+// clamped to [0, n_kv - n_q]; n_kv is then the cache's rows.
+layout(binding = 6) readonly buffer Past { int past[]; };
+
+const uint MODE_CAUSAL = 1u, MODE_WINDOWED = 2u, MODE_CAUSAL_PAST = 3u;
 
 // Keys [lo, hi) query i sees; the same rule as runtime/cpu/attention.c (log2(n_win) iterations).
 void key_range(uint i, out uint lo, out uint hi) {
@@ -13,6 +17,9 @@ void key_range(uint i, out uint lo, out uint hi) {
   hi = p.n_kv;
   if (p.mode == MODE_CAUSAL) {
     hi = min(p.n_kv, p.kv_offset + i + 1u);
+  } else if (p.mode == MODE_CAUSAL_PAST) {
+    uint off = uint(clamp(past[0], 0, int(p.n_kv - p.n_q)));
+    hi = min(p.n_kv, off + i + 1u);
   } else if (p.mode == MODE_WINDOWED) {
     uint a = 0u, b = p.n_win;
     while (b - a > 1u) {

@@ -54,6 +54,50 @@ hatch_backend_kind hatch_backend_get_kind(const hatch_backend *be) { return be->
 const char *hatch_backend_name(const hatch_backend *be) { return be->name; }
 double hatch_backend_last_batch_ns(const hatch_backend *be) { return be->last_batch_ns; }
 uint32_t hatch_backend_validation_messages(const hatch_backend *be) { return be->validation_messages; }
+uint64_t hatch_backend_allocation_count(const hatch_backend *be) { return be ? be->allocations : 0; }
+
+struct hatch_graph {
+  hatch_backend *be;
+  void *impl;
+  bool capturing;
+};
+
+bool hatch_backend_supports_graphs(const hatch_backend *be) { return be && be->vt->graph_begin; }
+
+hatch_status hatch_graph_capture_begin(hatch_backend *be, hatch_graph **out) {
+  if (!be || !out) return HATCH_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  if (!be->vt->graph_begin) return HATCH_ERR_UNSUPPORTED;
+  hatch_graph *g = calloc(1, sizeof(*g));
+  if (!g) return HATCH_ERR_OUT_OF_MEMORY;
+  g->be = be;
+  hatch_status st = be->vt->graph_begin(be, &g->impl);
+  if (st != HATCH_OK) {
+    free(g);
+    return st;
+  }
+  g->capturing = true;
+  *out = g;
+  return HATCH_OK;
+}
+
+hatch_status hatch_graph_capture_end(hatch_graph *g) {
+  if (!g || !g->capturing) return HATCH_ERR_INVALID_ARGUMENT;
+  g->capturing = false;
+  return g->be->vt->graph_end(g->be, g->impl);
+}
+
+hatch_status hatch_graph_run(hatch_graph *g) {
+  if (!g || g->capturing) return HATCH_ERR_INVALID_ARGUMENT;
+  return g->be->vt->graph_run(g->be, g->impl);
+}
+
+void hatch_graph_destroy(hatch_graph *g) {
+  if (!g) return;
+  if (g->capturing) g->be->vt->graph_end(g->be, g->impl);
+  g->be->vt->graph_free(g->be, g->impl);
+  free(g);
+}
 
 hatch_status hatch_backend_sync(hatch_backend *be) {
   if (!be) return HATCH_ERR_INVALID_ARGUMENT;
@@ -86,6 +130,7 @@ hatch_status hatch_tensor_create(hatch_backend *be, hatch_type type, int n_dims,
   t->n_dims = n_dims;
   for (int i = 0; i < HATCH_MAX_DIMS; i++) t->ne[i] = i < n_dims ? ne[i] : 1;
   t->nbytes = row_bytes * (size_t)rows;
+  be->allocations++;
   hatch_status st = be->vt->tensor_alloc(be, t);
   if (st != HATCH_OK) {
     free(t);

@@ -28,6 +28,11 @@ typedef struct hatch_backend_vtable {
   void (*destroy)(hatch_backend *be);
   /* Optional: may refuse a reshape the storage cannot follow (NULL: always fine). */
   hatch_status (*tensor_reshape)(hatch_backend *be, hatch_tensor *t, const int64_t *ne);
+  /* Optional (NULL: no graphs, ops run eagerly): capture into a new graph, end it, run it, free it. */
+  hatch_status (*graph_begin)(hatch_backend *be, void **impl);
+  hatch_status (*graph_end)(hatch_backend *be, void *impl);
+  hatch_status (*graph_run)(hatch_backend *be, void *impl);
+  void (*graph_free)(hatch_backend *be, void *impl);
 
   hatch_status (*matmul)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *w, const hatch_tensor *x);
   hatch_status (*rms_norm)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, const hatch_tensor *weight,
@@ -44,7 +49,10 @@ typedef struct hatch_backend_vtable {
   hatch_status (*merge_2x2)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, int64_t grid_h,
                             int64_t grid_w);
   hatch_status (*get_rows)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx);
-  hatch_status (*set_rows)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset);
+  /* at: NULL (rows from row_offset) or I32 whose element 0 times `unit` is added to row_offset when
+   * the op runs. dst F32 or F16 (converted, round to nearest even). */
+  hatch_status (*set_rows)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset,
+                           const hatch_tensor *at, int64_t unit);
   hatch_status (*image_resize)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src);
   hatch_status (*image_patchify)(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src,
                                  const hatch_patchify_params *p);
@@ -57,6 +65,7 @@ struct hatch_backend {
   char name[600];
   double last_batch_ns;
   uint32_t validation_messages;
+  uint64_t allocations; /* hatch_backend_allocation_count */
   void *impl;
 };
 

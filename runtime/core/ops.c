@@ -151,10 +151,18 @@ hatch_status hatch_attention(hatch_backend *be, hatch_tensor *dst, const hatch_t
   CHECK(dst != q && dst != k && dst != v, HATCH_ERR_INVALID_ARGUMENT); /* outputs may not overwrite inputs */
   int64_t n_kv = p->n_kv ? p->n_kv : k->ne[2];
   CHECK(n_kv >= 1 && n_kv <= k->ne[2], HATCH_ERR_SHAPE);
+  CHECK(!p->past || p->mode == HATCH_ATTN_CAUSAL, HATCH_ERR_INVALID_ARGUMENT);
   switch (p->mode) {
   case HATCH_ATTN_FULL:
     break;
   case HATCH_ATTN_CAUSAL:
+    if (p->past) {
+      CHECK_BACKEND(be, p->past);
+      CHECK(p->past->type == HATCH_TYPE_I32, HATCH_ERR_TYPE);
+      CHECK(q->ne[2] <= k->ne[2], HATCH_ERR_SHAPE);
+      n_kv = k->ne[2]; /* the bound; the length itself is read when the op runs */
+      break;
+    }
     CHECK(p->kv_offset >= 0 && p->kv_offset <= n_kv - q->ne[2], HATCH_ERR_SHAPE); /* no overflow */
     break;
   case HATCH_ATTN_WINDOWED:
@@ -195,15 +203,34 @@ hatch_status hatch_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_te
   return be->vt->get_rows(be, dst, src, idx);
 }
 
-hatch_status hatch_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset) {
+static hatch_status check_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src) {
   CHECK(be && dst && src, HATCH_ERR_INVALID_ARGUMENT);
   CHECK_BACKEND(be, dst);
   CHECK_BACKEND(be, src);
-  CHECK(is_float_act(src) && is_float_act(dst), HATCH_ERR_TYPE);
+  CHECK(is_float_act(src) && (dst->type == HATCH_TYPE_F32 || dst->type == HATCH_TYPE_F16), HATCH_ERR_TYPE);
   CHECK(dst->ne[0] == src->ne[0], HATCH_ERR_SHAPE);
-  CHECK(row_offset >= 0 && row_offset <= hatch_tensor_rows(dst) - hatch_tensor_rows(src), HATCH_ERR_SHAPE);
+  CHECK(dst->type != HATCH_TYPE_F16 || dst->ne[0] % 2 == 0, HATCH_ERR_SHAPE); /* whole fp16 pairs */
+  CHECK(hatch_tensor_rows(src) <= hatch_tensor_rows(dst), HATCH_ERR_SHAPE);
   CHECK(dst != src, HATCH_ERR_INVALID_ARGUMENT);
-  return be->vt->set_rows(be, dst, src, row_offset);
+  return HATCH_OK;
+}
+
+hatch_status hatch_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset) {
+  hatch_status st = check_set_rows(be, dst, src);
+  if (st != HATCH_OK) return st;
+  CHECK(row_offset >= 0 && row_offset <= hatch_tensor_rows(dst) - hatch_tensor_rows(src), HATCH_ERR_SHAPE);
+  return be->vt->set_rows(be, dst, src, row_offset, NULL, 0);
+}
+
+hatch_status hatch_set_rows_at(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *at,
+                               int64_t unit) {
+  hatch_status st = check_set_rows(be, dst, src);
+  if (st != HATCH_OK) return st;
+  CHECK(at, HATCH_ERR_INVALID_ARGUMENT);
+  CHECK_BACKEND(be, at);
+  CHECK(at->type == HATCH_TYPE_I32, HATCH_ERR_TYPE);
+  CHECK(unit >= 1 && unit <= hatch_tensor_rows(dst), HATCH_ERR_INVALID_ARGUMENT);
+  return be->vt->set_rows(be, dst, src, 0, at, unit);
 }
 
 static bool is_rgb8(const hatch_tensor *t) {

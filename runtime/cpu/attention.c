@@ -89,6 +89,13 @@ hatch_status hatch_cpu_attention(hatch_backend *be, hatch_tensor *dst, const hat
       .n_kv = p->n_kv, .kv_offset = p->kv_offset, .n_win = w ? w->ne[0] - 1 : 0, .mode = p->mode,
       .scale = p->scale,
   };
+  if (p->past) { /* the KV length lives in a tensor (recorded graphs): query 0 sits at past[0] */
+    int64_t off = ((const int32_t *)p->past->data)[0];
+    if (off < 0) off = 0;
+    if (off > k->ne[2] - q->ne[2]) off = k->ne[2] - q->ne[2];
+    j.kv_offset = off;
+    j.n_kv = off + q->ne[2];
+  }
   int64_t rows = q->ne[1] * q->ne[2];
   hatch_threadpool_run(hatch_cpu_pool(be), rows, 1, attn_rows, &j);
   return HATCH_OK;

@@ -25,7 +25,8 @@ hatch_status hatch_cpu_attention(hatch_backend *be, hatch_tensor *dst, const hat
 hatch_status hatch_cpu_merge_2x2(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, int64_t grid_h,
                                  int64_t grid_w);
 hatch_status hatch_cpu_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx);
-hatch_status hatch_cpu_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset);
+hatch_status hatch_cpu_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset,
+                                const hatch_tensor *at, int64_t unit);
 hatch_status hatch_cpu_image_resize(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src);
 hatch_status hatch_cpu_image_patchify(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src,
                                       const hatch_patchify_params *p);

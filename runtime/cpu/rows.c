@@ -25,7 +25,23 @@ hatch_status hatch_cpu_get_rows(hatch_backend *be, hatch_tensor *dst, const hatc
   return HATCH_OK;
 }
 
-hatch_status hatch_cpu_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset) {
-  memcpy((float *)dst->data + row_offset * dst->ne[0], src->data, sizeof(float) * (size_t)hatch_tensor_nelements(src));
+hatch_status hatch_cpu_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset,
+                                const hatch_tensor *at, int64_t unit) {
+  (void)be;
+  int64_t n_rows = hatch_tensor_rows(src);
+  if (at) {
+    int64_t first = (int64_t)((const int32_t *)at->data)[0];
+    if (first < 0 || first > (hatch_tensor_rows(dst) - n_rows) / unit) return HATCH_ERR_SHAPE;
+    row_offset += first * unit;
+    if (row_offset > hatch_tensor_rows(dst) - n_rows) return HATCH_ERR_SHAPE;
+  }
+  int64_t n = hatch_tensor_nelements(src), base = row_offset * dst->ne[0];
+  const float *s = src->data;
+  if (dst->type == HATCH_TYPE_F16) {
+    uint16_t *d = (uint16_t *)dst->data + base; /* (rows, c) fp16 */
+    for (int64_t i = 0; i < n; i++) d[i] = hatch_fp32_to_fp16(s[i]);
+  } else {
+    memcpy((float *)dst->data + base, s, sizeof(float) * (size_t)n);
+  }
   return HATCH_OK;
 }

@@ -20,13 +20,31 @@ typedef struct text_layer {
   hatch_tensor *wq, *wk, *wv, *wo;          /* (d, H*hd), (d, KV*hd) x2, (H*hd, d) */
   hatch_tensor *bq, *bk, *bv;               /* (H*hd), (KV*hd), (KV*hd) */
   hatch_tensor *w_gate, *w_up, *w_down;     /* (d, ff), (d, ff), (ff[padded], d) */
-  hatch_tensor *k_cache, *v_cache;          /* (hd, KV, max_ctx) F32 */
+  hatch_tensor *k_cache, *v_cache;          /* (hd, KV, max_ctx) F16 (default) or F32 */
 } text_layer;
 
 typedef struct text_scratch {
   hatch_tensor *x, *t, *q, *k, *v, *o, *a, *g, *u, *pos; /* (d, n) activations, (n, 3) positions */
   hatch_tensor *idx, *sel, *last, *out;                  /* logits rows: (n_logits), (d, n_logits) x2, (vocab, n_logits) */
 } text_scratch;
+
+/* One forward shape: its scratch, host staging and (on backends with graphs) the recorded graph of
+ * the decoder layers + logits head. n: tokens the shape holds (prefill: a bucket, the prompt's
+ * tokens padded up to it); n_logits: logits rows (0: none). */
+typedef struct text_plan {
+  int n, n_logits;
+  text_scratch s;
+  float *emb;     /* (n, d) host token embeddings */
+  int32_t *pos;   /* (3, n) host positions, component-major with stride n */
+  int32_t *sel;   /* (max(n_logits, 1)) rows of x the logits come from */
+  hatch_graph *graph; /* NULL until recorded, and always on backends without graphs */
+  bool eager;         /* a one-off shape: ops run directly, nothing recorded */
+  uint64_t last_use;
+} text_plan;
+
+/* Prefill shapes kept (least recently used goes): a query uses one; each holds activations for its
+ * bucket (3B, 512 tokens: ~70 MB) plus its graph's scratch. */
+#define HATCH_QWEN25VL_PREFILL_PLANS 2
 
 struct hatch_model {
   hatch_backend *be;
@@ -45,13 +63,18 @@ struct hatch_model {
   hatch_tensor *output_norm, *output;       /* output = tok_embd when tied */
   int max_context;
   int n_past;
-  text_scratch dec;         /* decode (n = 1) activations, allocated at the first decode and reused */
-  float *dec_emb;           /* (d) host embedding row for decode */
+  hatch_type kv_type;       /* F16 (default) or F32 */
+  bool graphs;              /* the backend has graphs and options.no_graphs is off */
+  hatch_tensor *past;       /* I32 (1): n_past, read by the forward when it runs (recorded graphs) */
+  text_plan dec;            /* decode: n = 1, one logits row; recorded at the first decode */
+  text_plan pre[HATCH_QWEN25VL_PREFILL_PLANS]; /* prefill shapes (n = 0: free slot) */
+  uint64_t use_clock;
   uint64_t device_bytes;   /* weights + KV cache uploaded at load */
   uint64_t decode_bytes;   /* weight bytes one decoded token reads (text layers + output) */
 };
 
-void hatch_qwen25vl_scratch_destroy(text_scratch *s);
+/* qwen25vl_text.c: frees the plans, their graphs and the past tensor. */
+void hatch_qwen25vl_text_release(hatch_model *m);
 
 /* qwen25vl_load.c */
 hatch_status hatch_qwen25vl_upload(hatch_model *m, const hatch_gguf *g, const char *name, hatch_type want,

@@ -338,8 +338,8 @@ static hatch_status load_text(hatch_model *m, const hatch_gguf *g, hatch_model_r
     UP(g, TN("ffn_up.weight"), KEEP, d, ff, &L->w_up);
     UP(g, TN("ffn_down.weight"), KEEP, ff, d, &L->w_down);
 #undef TN
-    if (st == HATCH_OK) st = hatch_tensor_create(m->be, HATCH_TYPE_F32, 3, ne_cache, &L->k_cache);
-    if (st == HATCH_OK) st = hatch_tensor_create(m->be, HATCH_TYPE_F32, 3, ne_cache, &L->v_cache);
+    if (st == HATCH_OK) st = hatch_tensor_create(m->be, m->kv_type, 3, ne_cache, &L->k_cache);
+    if (st == HATCH_OK) st = hatch_tensor_create(m->be, m->kv_type, 3, ne_cache, &L->v_cache);
   }
   UP(g, "output_norm.weight", F32, d, 1, &m->output_norm);
   if (t->tie_word_embeddings) {
@@ -379,8 +379,7 @@ uint64_t hatch_model_decode_bytes(const hatch_model *m) { return m ? m->decode_b
 
 void hatch_model_destroy(hatch_model *m) {
   if (!m) return;
-  hatch_qwen25vl_scratch_destroy(&m->dec);
-  free(m->dec_emb);
+  hatch_qwen25vl_text_release(m);
   if (m->vlayers)
     for (int l = 0; l < m->cfg.vision.depth; l++) {
       vision_layer *L = &m->vlayers[l];
@@ -439,14 +438,15 @@ hatch_status hatch_model_load(hatch_backend *be, const char *path, const char *m
   int ctx = opt && opt->max_context > 0 ? opt->max_context : 4096;
   if (ctx > m->cfg.text.max_position_embeddings) ctx = (int)m->cfg.text.max_position_embeddings;
   m->max_context = ctx;
+  m->kv_type = opt && opt->kv_f32 ? HATCH_TYPE_F32 : HATCH_TYPE_F16;
+  m->graphs = hatch_backend_supports_graphs(be) && !(opt && opt->no_graphs);
+  if (m->kv_type == HATCH_TYPE_F16 && m->dv.head_dim % 2 != 0) m->kv_type = HATCH_TYPE_F32; /* fp16 pairs */
   if ((st = load_vision(m, m->vision_file, report)) != HATCH_OK) goto fail_out;
   if ((st = load_text(m, m->text_file, report)) != HATCH_OK) goto fail_out;
   if ((st = hatch_backend_sync(be)) != HATCH_OK) goto fail_out;
   account(m);
-  if (!(m->dec_emb = malloc(sizeof(float) * (size_t)m->cfg.text.hidden_size))) {
-    st = HATCH_ERR_OUT_OF_MEMORY;
-    goto fail_out;
-  }
+  int64_t ne_past[1] = {1};
+  if ((st = hatch_tensor_create(be, HATCH_TYPE_I32, 1, ne_past, &m->past)) != HATCH_OK) goto fail_out;
   *out = m;
   return HATCH_OK;
 fail_out:

@@ -94,3 +94,93 @@ hatch_status hatch_sampler_sample(hatch_sampler *s, const float *logits, const b
   *out = s->cands[pick].id;
   return HATCH_OK;
 }
+
+/* ---- stop conditions ---------------------------------------------------------------------------- */
+
+#include "hatch/tokenizer.h"
+
+struct hatch_stop_list {
+  int32_t ids[HATCH_STOP_MAX]; /* (n_ids) */
+  int n_ids;
+  char *strs[HATCH_STOP_MAX]; /* (n_strs) owned copies */
+  size_t lens[HATCH_STOP_MAX];
+  int n_strs;
+};
+
+hatch_status hatch_stop_list_create(hatch_stop_list **out) {
+  if (!out) return HATCH_ERR_INVALID_ARGUMENT;
+  *out = calloc(1, sizeof(hatch_stop_list));
+  return *out ? HATCH_OK : HATCH_ERR_OUT_OF_MEMORY;
+}
+
+void hatch_stop_list_destroy(hatch_stop_list *s) {
+  if (!s) return;
+  for (int i = 0; i < s->n_strs; i++) free(s->strs[i]);
+  free(s);
+}
+
+bool hatch_stop_list_has_token(const hatch_stop_list *s, int32_t id) {
+  for (int i = 0; s && i < s->n_ids; i++)
+    if (s->ids[i] == id) return true;
+  return false;
+}
+
+hatch_status hatch_stop_list_add_token(hatch_stop_list *s, int32_t id) {
+  if (!s || id < 0) return HATCH_ERR_INVALID_ARGUMENT;
+  if (hatch_stop_list_has_token(s, id)) return HATCH_OK;
+  if (s->n_ids == HATCH_STOP_MAX) return HATCH_ERR_TOO_LARGE;
+  s->ids[s->n_ids++] = id;
+  return HATCH_OK;
+}
+
+hatch_status hatch_stop_list_add_string(hatch_stop_list *s, const char *text, size_t len) {
+  if (!s || !text || len == 0) return HATCH_ERR_INVALID_ARGUMENT;
+  for (int i = 0; i < s->n_strs; i++)
+    if (s->lens[i] == len && !memcmp(s->strs[i], text, len)) return HATCH_OK;
+  if (s->n_strs == HATCH_STOP_MAX) return HATCH_ERR_TOO_LARGE;
+  char *copy = malloc(len);
+  if (!copy) return HATCH_ERR_OUT_OF_MEMORY;
+  memcpy(copy, text, len);
+  s->strs[s->n_strs] = copy;
+  s->lens[s->n_strs++] = len;
+  return HATCH_OK;
+}
+
+hatch_status hatch_stop_list_add_defaults(hatch_stop_list *s, const hatch_tokenizer *tok) {
+  if (!s || !tok) return HATCH_ERR_INVALID_ARGUMENT;
+  hatch_status st = HATCH_OK;
+  int32_t eos = hatch_tokenizer_eos_id(tok);
+  if (eos >= 0) st = hatch_stop_list_add_token(s, eos);
+  static const char *const names[] = {"<|im_end|>", "<|endoftext|>"};
+  for (size_t i = 0; i < sizeof names / sizeof *names && st == HATCH_OK; i++) {
+    int32_t id = hatch_tokenizer_find(tok, names[i], strlen(names[i]));
+    if (id >= 0) st = hatch_stop_list_add_token(s, id);
+  }
+  return st;
+}
+
+bool hatch_stop_list_check(const hatch_stop_list *s, int32_t id, const char *text, size_t len, size_t new_bytes,
+                           size_t *keep) {
+  if (!s || new_bytes > len) return false;
+  if (hatch_stop_list_has_token(s, id)) {
+    if (keep) *keep = len - new_bytes;
+    return true;
+  }
+  if (!text || new_bytes == 0) return false;
+  bool hit = false;
+  size_t best = len;
+  for (int i = 0; i < s->n_strs; i++) {
+    size_t n = s->lens[i];
+    if (n > len) continue;
+    /* only matches that end inside the new bytes: earlier ones would have stopped earlier */
+    size_t first_end = len - new_bytes + 1 > n ? len - new_bytes + 1 : n;
+    for (size_t end = first_end; end <= len; end++)
+      if (!memcmp(text + end - n, s->strs[i], n)) {
+        if (end - n < best) best = end - n;
+        hit = true;
+        break;
+      }
+  }
+  if (hit && keep) *keep = best;
+  return hit;
+}

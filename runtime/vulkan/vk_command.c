@@ -1,6 +1,10 @@
 /* Recording: dispatches go into one open command buffer; a compute->compute barrier is recorded
  * only when a dispatch touches memory that an earlier dispatch since the last barrier wrote (RAW,
- * WAW) or that it writes and an earlier one read (WAR). Submit waits on a fence with a timeout. */
+ * WAW) or that it writes and an earlier one read (WAR). Submit waits on a fence with a timeout.
+ *
+ * Where they go is a stream: the backend's own (reset and reused after every submit) or a graph's
+ * (kept after submit: its command buffer, descriptor sets and scratch are re-submitted as they are,
+ * so a replay allocates nothing). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +13,7 @@
 
 #define SETS_PER_POOL 256
 #define SCRATCH_MIN_BYTES ((VkDeviceSize)32 << 20)
+#define GRAPH_SCRATCH_MIN_BYTES ((VkDeviceSize)4 << 20) /* a graph keeps its scratch: smaller blocks */
 #define MAX_TRACKED 256
 #define DEFAULT_FENCE_TIMEOUT_NS 120000000000ull /* lavapipe is slow: 2 minutes before we give up */
 
@@ -22,25 +27,34 @@ typedef struct scratch_block {
   VkDeviceSize used;
 } scratch_block;
 
-struct hatch_vk_recorder {
-  VkCommandPool pool;
-  VkCommandBuffer cmd, copy_cmd;
-  VkFence fence;
-  VkQueryPool timestamps;
+typedef struct vk_stream {
+  VkCommandBuffer cmd;
   bool open;
-  bool in_flight; /* submitted, completion not yet seen (a wait timed out) */
-  bool lost;      /* after VK_ERROR_DEVICE_LOST nothing more is submitted */
+  bool graph;    /* a recorded graph: nothing is reset after a submit */
+  bool recorded; /* graph: capture ended, the command buffer is executable */
   uint32_t n_dispatches;
-  uint64_t fence_timeout_ns;
 
-  VkDescriptorPool *desc_pools; /* (n_desc_pools); all reset at submit */
+  VkDescriptorPool *desc_pools; /* (n_desc_pools); the backend's stream resets them at submit */
   int n_desc_pools, desc_pool_cap, desc_pool_current, sets_in_current;
 
-  scratch_block *scratch; /* (n_scratch); reused from the start after each submit */
+  scratch_block *scratch; /* (n_scratch); the backend's stream reuses them after each submit */
   int n_scratch;
 
   tracked_range written[MAX_TRACKED], read[MAX_TRACKED];
   int n_written, n_read;
+} vk_stream;
+
+struct hatch_vk_recorder {
+  VkCommandPool pool;
+  VkCommandBuffer copy_cmd;
+  VkFence fence;
+  VkQueryPool timestamps;
+  bool in_flight; /* submitted, completion not yet seen (a wait timed out) */
+  bool lost;      /* after VK_ERROR_DEVICE_LOST nothing more is submitted */
+  uint64_t fence_timeout_ns;
+  vk_stream main;    /* the backend's batch */
+  vk_stream *cur;    /* where dispatches go: &main, or the graph being captured */
+  vk_stream *flight; /* the stream submitted last */
 };
 
 static hatch_status wait_in_flight(hatch_vk_backend *vk);
@@ -77,8 +91,9 @@ hatch_status hatch_vk_recorder_create(hatch_vk_backend *vk) {
   };
   r = vkAllocateCommandBuffers(vk->device, &cai, cmds);
   if (r != VK_SUCCESS) return hatch_vk_result(r);
-  rec->cmd = cmds[0];
+  rec->main.cmd = cmds[0];
   rec->copy_cmd = cmds[1];
+  rec->cur = rec->flight = &rec->main;
   VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   r = vkCreateFence(vk->device, &fci, NULL, &rec->fence);
   if (r != VK_SUCCESS) return hatch_vk_result(r);
@@ -90,13 +105,19 @@ hatch_status hatch_vk_recorder_create(hatch_vk_backend *vk) {
   return HATCH_OK;
 }
 
+static void stream_release(hatch_vk_backend *vk, vk_stream *s) {
+  for (int i = 0; i < s->n_scratch; i++) hatch_vk_buffer_destroy(vk, &s->scratch[i].buf);
+  free(s->scratch);
+  for (int i = 0; i < s->n_desc_pools; i++) vkDestroyDescriptorPool(vk->device, s->desc_pools[i], NULL);
+  free(s->desc_pools);
+  s->scratch = NULL, s->desc_pools = NULL;
+  s->n_scratch = s->n_desc_pools = 0;
+}
+
 void hatch_vk_recorder_destroy(hatch_vk_backend *vk) {
   hatch_vk_recorder *rec = vk->rec;
   if (!rec) return;
-  for (int i = 0; i < rec->n_scratch; i++) hatch_vk_buffer_destroy(vk, &rec->scratch[i].buf);
-  free(rec->scratch);
-  for (int i = 0; i < rec->n_desc_pools; i++) vkDestroyDescriptorPool(vk->device, rec->desc_pools[i], NULL);
-  free(rec->desc_pools);
+  stream_release(vk, &rec->main);
   if (rec->timestamps) vkDestroyQueryPool(vk->device, rec->timestamps, NULL);
   if (rec->fence) vkDestroyFence(vk->device, rec->fence, NULL);
   if (rec->pool) vkDestroyCommandPool(vk->device, rec->pool, NULL);
@@ -104,7 +125,7 @@ void hatch_vk_recorder_destroy(hatch_vk_backend *vk) {
   vk->rec = NULL;
 }
 
-uint32_t hatch_vk_pending_dispatches(const hatch_vk_backend *vk) { return vk->rec->n_dispatches; }
+uint32_t hatch_vk_pending_dispatches(const hatch_vk_backend *vk) { return vk->rec->cur->n_dispatches; }
 
 /* Compute and transfer writes before it become visible to compute and transfer work after it. */
 static void record_barrier(VkCommandBuffer cmd) {
@@ -120,28 +141,32 @@ static void record_barrier(VkCommandBuffer cmd) {
 
 static hatch_status begin_if_needed(hatch_vk_backend *vk) {
   hatch_vk_recorder *rec = vk->rec;
+  vk_stream *s = rec->cur;
   if (rec->lost) return HATCH_ERR_DEVICE_LOST;
-  if (rec->open) return HATCH_OK;
+  if (s->open) return HATCH_OK;
+  if (s->recorded) return HATCH_ERR_INVALID_ARGUMENT; /* a finished graph takes no more work */
   hatch_status st = wait_in_flight(vk); /* a timed-out batch still owns the command buffer */
   if (st != HATCH_OK) return st;
-  VkCommandBufferBeginInfo bi = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-  VkResult r = vkBeginCommandBuffer(rec->cmd, &bi);
+  /* A graph is submitted again and again (one submission at a time: every run waits). */
+  VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                 .flags = s->graph ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+  VkResult r = vkBeginCommandBuffer(s->cmd, &bi);
   if (r != VK_SUCCESS) return hatch_vk_result(r);
   if (rec->timestamps) {
-    vkCmdResetQueryPool(rec->cmd, rec->timestamps, 0, 2);
-    vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, rec->timestamps, 0);
+    vkCmdResetQueryPool(s->cmd, rec->timestamps, 0, 2);
+    vkCmdWriteTimestamp(s->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, rec->timestamps, 0);
   }
-  /* why: writes of earlier submissions (batches, staging copies) must be visible to this batch;
-   * a fence orders execution only, a barrier's first scope reaches back through submission order */
-  record_barrier(rec->cmd);
-  rec->open = true;
-  rec->n_written = rec->n_read = 0;
+  /* why: writes of earlier submissions (batches, staging copies, host writes) must be visible to
+   * this batch; a fence orders execution only, a barrier's first scope reaches back through
+   * submission order */
+  record_barrier(s->cmd);
+  s->open = true;
+  s->n_written = s->n_read = 0;
   return HATCH_OK;
 }
 
 static hatch_status allocate_set(hatch_vk_backend *vk, VkDescriptorSetLayout layout, VkDescriptorSet *out) {
-  hatch_vk_recorder *rec = vk->rec;
+  vk_stream *rec = vk->rec->cur;
   if (rec->n_desc_pools == 0 || rec->sets_in_current == SETS_PER_POOL) {
     if (rec->desc_pool_current + 1 < rec->n_desc_pools) {
       rec->desc_pool_current++; /* a pool kept from an earlier batch */
@@ -162,6 +187,7 @@ static hatch_status allocate_set(hatch_vk_backend *vk, VkDescriptorSetLayout lay
       };
       VkResult r = vkCreateDescriptorPool(vk->device, &ci, NULL, &rec->desc_pools[rec->n_desc_pools]);
       if (r != VK_SUCCESS) return hatch_vk_result(r);
+      vk->be->allocations++;
       rec->desc_pool_current = rec->n_desc_pools++;
     }
     rec->sets_in_current = 0;
@@ -175,6 +201,7 @@ static hatch_status allocate_set(hatch_vk_backend *vk, VkDescriptorSetLayout lay
   VkResult r = vkAllocateDescriptorSets(vk->device, &ai, out);
   if (r != VK_SUCCESS) return hatch_vk_result(r);
   rec->sets_in_current++;
+  vk->be->allocations++;
   return HATCH_OK;
 }
 
@@ -189,7 +216,7 @@ static void track(tracked_range *set, int *n, const hatch_vk_binding *b) {
 }
 
 /* Records the barrier that orders this dispatch after the ones before it, if it needs one. */
-static void order_after_previous(hatch_vk_recorder *rec, const hatch_vk_binding *b, int n) {
+static void order_after_previous(vk_stream *rec, const hatch_vk_binding *b, int n) {
   bool hazard = rec->n_written == MAX_TRACKED || rec->n_read == MAX_TRACKED;
   for (int i = 0; i < n && !hazard; i++)
     hazard = overlaps(rec->written, rec->n_written, &b[i]) || (b[i].write && overlaps(rec->read, rec->n_read, &b[i]));
@@ -228,7 +255,7 @@ hatch_status hatch_vk_dispatch(hatch_vk_backend *vk, const hatch_vk_dispatch_des
   }
   vkUpdateDescriptorSets(vk->device, (uint32_t)d->n_bindings, writes, 0, NULL);
 
-  hatch_vk_recorder *rec = vk->rec;
+  vk_stream *rec = vk->rec->cur;
   order_after_previous(rec, d->bindings, d->n_bindings);
   vkCmdBindPipeline(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, hatch_vk_pipeline_handle(p));
   vkCmdBindDescriptorSets(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, hatch_vk_pipeline_layout(p), 0, 1, &set, 0, NULL);
@@ -243,15 +270,15 @@ hatch_status hatch_vk_record_copy(hatch_vk_backend *vk, VkBuffer src, VkBuffer d
   hatch_status st = begin_if_needed(vk);
   if (st != HATCH_OK) return st;
   hatch_vk_binding b[2] = {{src, 0, size, false}, {dst, 0, size, true}};
-  order_after_previous(vk->rec, b, 2);
+  order_after_previous(vk->rec->cur, b, 2);
   VkBufferCopy region = {0, 0, size};
-  vkCmdCopyBuffer(vk->rec->cmd, src, dst, 1, &region);
-  vk->rec->n_dispatches++;
+  vkCmdCopyBuffer(vk->rec->cur->cmd, src, dst, 1, &region);
+  vk->rec->cur->n_dispatches++;
   return HATCH_OK;
 }
 
 hatch_status hatch_vk_scratch(hatch_vk_backend *vk, VkDeviceSize size, hatch_vk_binding *out) {
-  hatch_vk_recorder *rec = vk->rec;
+  vk_stream *rec = vk->rec->cur;
   VkDeviceSize align = vk->caps.min_storage_offset_align ? vk->caps.min_storage_offset_align : 16;
   if (size > vk->caps.max_storage_buffer_range) return HATCH_ERR_TOO_LARGE;
   for (int i = 0; i < rec->n_scratch; i++) {
@@ -267,7 +294,8 @@ hatch_status hatch_vk_scratch(hatch_vk_backend *vk, VkDeviceSize size, hatch_vk_
   if (!grown) return HATCH_ERR_OUT_OF_MEMORY;
   rec->scratch = grown;
   scratch_block *s = &rec->scratch[rec->n_scratch];
-  VkDeviceSize bytes = size > SCRATCH_MIN_BYTES ? size : SCRATCH_MIN_BYTES;
+  VkDeviceSize min_bytes = rec->graph ? GRAPH_SCRATCH_MIN_BYTES : SCRATCH_MIN_BYTES;
+  VkDeviceSize bytes = size > min_bytes ? size : min_bytes;
   if (bytes > vk->caps.max_storage_buffer_range) bytes = vk->caps.max_storage_buffer_range;
   hatch_status st = hatch_vk_buffer_create(vk, bytes, HATCH_VK_MEM_DEVICE, &s->buf);
   if (st != HATCH_OK) return st;
@@ -282,15 +310,17 @@ hatch_status hatch_vk_scratch_upload(hatch_vk_backend *vk, const void *data, VkD
   if (st != HATCH_OK) return st;
   out->write = false;
   /* The range is fresh in this batch: no recorded dispatch touches it, so writing it now is safe. */
-  for (int i = 0; i < vk->rec->n_scratch; i++)
-    if (vk->rec->scratch[i].buf.buffer == out->buffer)
-      return hatch_vk_buffer_upload(vk, &vk->rec->scratch[i].buf, out->offset, data, size);
+  vk_stream *s = vk->rec->cur;
+  for (int i = 0; i < s->n_scratch; i++)
+    if (s->scratch[i].buf.buffer == out->buffer) return hatch_vk_buffer_upload(vk, &s->scratch[i].buf, out->offset, data, size);
   return HATCH_ERR_INVALID_ARGUMENT;
 }
 
-/* The batch is over: its fence, descriptor sets, scratch and command buffer are free again. */
+/* The batch is over: its fence is free again, and for the backend's stream its descriptor sets,
+ * scratch and command buffer too (a graph keeps them for the next run). */
 static hatch_status finish_batch(hatch_vk_backend *vk, bool completed) {
   hatch_vk_recorder *rec = vk->rec;
+  vk_stream *s = rec->flight;
   rec->in_flight = false;
   if (completed && rec->timestamps) {
     uint64_t ts[2];
@@ -300,13 +330,15 @@ static hatch_status finish_batch(hatch_vk_backend *vk, bool completed) {
       vk->be->last_batch_ns = (double)((ts[1] - ts[0]) & mask) * vk->caps.timestamp_period_ns;
     }
   }
-  for (int i = 0; i < rec->n_desc_pools; i++) vkResetDescriptorPool(vk->device, rec->desc_pools[i], 0);
-  rec->desc_pool_current = 0;
-  rec->sets_in_current = 0;
-  for (int i = 0; i < rec->n_scratch; i++) rec->scratch[i].used = 0;
-  rec->n_dispatches = 0;
   VkResult r = completed ? vkResetFences(vk->device, 1, &rec->fence) : VK_SUCCESS;
-  VkResult reset = vkResetCommandBuffer(rec->cmd, 0);
+  rec->flight = &rec->main;
+  if (s->graph) return hatch_vk_result(r);
+  for (int i = 0; i < s->n_desc_pools; i++) vkResetDescriptorPool(vk->device, s->desc_pools[i], 0);
+  s->desc_pool_current = 0;
+  s->sets_in_current = 0;
+  for (int i = 0; i < s->n_scratch; i++) s->scratch[i].used = 0;
+  s->n_dispatches = 0;
+  VkResult reset = vkResetCommandBuffer(s->cmd, 0);
   return hatch_vk_result(r != VK_SUCCESS ? r : reset);
 }
 
@@ -375,20 +407,23 @@ hatch_status hatch_vk_copy_now(hatch_vk_backend *vk, VkBuffer src, VkDeviceSize 
   return hatch_vk_result(vkResetFences(vk->device, 1, &rec->fence));
 }
 
-hatch_status hatch_vk_submit(hatch_vk_backend *vk) {
+/* Ends and submits stream s (the fence signals its end) and waits for it. */
+static hatch_status submit_stream(hatch_vk_backend *vk, vk_stream *s) {
   hatch_vk_recorder *rec = vk->rec;
-  if (rec->lost) return HATCH_ERR_DEVICE_LOST;
-  if (!rec->open) return wait_in_flight(vk);
-  rec->open = false;
-  if (rec->timestamps) vkCmdWriteTimestamp(rec->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->timestamps, 1);
-  VkResult r = vkEndCommandBuffer(rec->cmd);
-  if (r != VK_SUCCESS) {
-    finish_batch(vk, false);
-    return hatch_vk_result(r);
+  if (s->open) {
+    s->open = false;
+    if (rec->timestamps) vkCmdWriteTimestamp(s->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, rec->timestamps, 1);
+    VkResult r = vkEndCommandBuffer(s->cmd);
+    if (r != VK_SUCCESS) {
+      rec->flight = s;
+      finish_batch(vk, false);
+      return hatch_vk_result(r);
+    }
   }
-  VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &rec->cmd};
-  r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_SUBMIT);
+  VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cmd};
+  VkResult r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_SUBMIT);
   if (r == VK_SUCCESS) r = vkQueueSubmit(vk->queue, 1, &si, rec->fence);
+  rec->flight = s;
   if (r != VK_SUCCESS) {
     hatch_status st = mark_lost(vk, r);
     finish_batch(vk, false); /* nothing was queued: everything is free again */
@@ -396,4 +431,71 @@ hatch_status hatch_vk_submit(hatch_vk_backend *vk) {
   }
   rec->in_flight = true;
   return wait_in_flight(vk);
+}
+
+hatch_status hatch_vk_submit(hatch_vk_backend *vk) {
+  hatch_vk_recorder *rec = vk->rec;
+  if (rec->lost) return HATCH_ERR_DEVICE_LOST;
+  if (rec->cur != &rec->main) return HATCH_ERR_INVALID_ARGUMENT; /* a graph is being captured */
+  if (!rec->main.open) return wait_in_flight(vk);
+  return submit_stream(vk, &rec->main);
+}
+
+/* ---- graphs: a stream of their own, recorded once ---- */
+
+hatch_status hatch_vk_graph_begin(hatch_backend *be, void **impl) {
+  hatch_vk_backend *vk = hatch_vk(be);
+  hatch_vk_recorder *rec = vk->rec;
+  if (rec->cur != &rec->main) return HATCH_ERR_INVALID_ARGUMENT; /* one capture at a time */
+  hatch_status st = hatch_vk_submit(vk); /* work recorded before the capture runs before it */
+  if (st != HATCH_OK) return st;
+  vk_stream *s = calloc(1, sizeof(*s));
+  if (!s) return HATCH_ERR_OUT_OF_MEMORY;
+  VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                     .commandPool = rec->pool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                     .commandBufferCount = 1};
+  VkResult r = vkAllocateCommandBuffers(vk->device, &cai, &s->cmd);
+  if (r != VK_SUCCESS) {
+    free(s);
+    return hatch_vk_result(r);
+  }
+  be->allocations++;
+  s->graph = true;
+  rec->cur = s;
+  *impl = s;
+  return HATCH_OK;
+}
+
+hatch_status hatch_vk_graph_end(hatch_backend *be, void *impl) {
+  hatch_vk_backend *vk = hatch_vk(be);
+  vk_stream *s = impl;
+  if (vk->rec->cur == s) vk->rec->cur = &vk->rec->main;
+  if (!s->open) return s->n_dispatches ? HATCH_OK : HATCH_ERR_INVALID_ARGUMENT; /* nothing recorded */
+  s->open = false;
+  if (vk->rec->timestamps) vkCmdWriteTimestamp(s->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->rec->timestamps, 1);
+  VkResult r = vkEndCommandBuffer(s->cmd);
+  if (r != VK_SUCCESS) return hatch_vk_result(r);
+  s->recorded = true;
+  return HATCH_OK;
+}
+
+hatch_status hatch_vk_graph_run(hatch_backend *be, void *impl) {
+  hatch_vk_backend *vk = hatch_vk(be);
+  vk_stream *s = impl;
+  if (!s->recorded) return HATCH_ERR_INVALID_ARGUMENT;
+  hatch_status st = hatch_vk_submit(vk); /* earlier recorded work first, and the fence free */
+  if (st != HATCH_OK) return st;
+  return submit_stream(vk, s);
+}
+
+void hatch_vk_graph_free(hatch_backend *be, void *impl) {
+  hatch_vk_backend *vk = hatch_vk(be);
+  vk_stream *s = impl;
+  if (!s) return;
+  if (vk->rec->cur == s) vk->rec->cur = &vk->rec->main;
+  if (vk->rec->flight == s && vk->rec->in_flight) hatch_vk_drain(vk);
+  if (vk->rec->flight == s) vk->rec->flight = &vk->rec->main;
+  stream_release(vk, s);
+  vkFreeCommandBuffers(vk->device, vk->rec->pool, 1, &s->cmd);
+  free(s);
 }

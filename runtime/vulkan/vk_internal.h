@@ -172,6 +172,11 @@ hatch_status hatch_vk_submit(hatch_vk_backend *vk);
 /* Like submit, but waits without a timeout for work in flight: before freeing memory it may use. */
 hatch_status hatch_vk_drain(hatch_vk_backend *vk);
 uint32_t hatch_vk_pending_dispatches(const hatch_vk_backend *vk);
+/* Graphs (the vtable's graph_*): a stream of their own that dispatches go to while capturing. */
+hatch_status hatch_vk_graph_begin(hatch_backend *be, void **impl);
+hatch_status hatch_vk_graph_end(hatch_backend *be, void *impl);
+hatch_status hatch_vk_graph_run(hatch_backend *be, void *impl);
+void hatch_vk_graph_free(hatch_backend *be, void *impl);
 
 /* vk_backend.c: bindings for a tensor's storage (single-chunk tensors; others say ERR_TOO_LARGE). */
 hatch_status hatch_vk_tensor_binding(const hatch_tensor *t, bool write, hatch_vk_binding *out);
@@ -196,7 +201,8 @@ hatch_status hatch_vk_rope(hatch_backend *be, hatch_tensor *dst, const hatch_ten
 hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *q, const hatch_tensor *k,
                                 const hatch_tensor *v, const hatch_attn_params *p);
 hatch_status hatch_vk_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx);
-hatch_status hatch_vk_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset);
+hatch_status hatch_vk_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset,
+                               const hatch_tensor *at, int64_t unit);
 hatch_status hatch_vk_merge_2x2(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *x, int64_t grid_h,
                                 int64_t grid_w);
 hatch_status hatch_vk_image_resize(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src);

@@ -61,6 +61,7 @@ hatch_status hatch_vk_buffer_create(hatch_vk_backend *vk, VkDeviceSize size, hat
     };
     r = hatch_vk_take_fault(vk, HATCH_VK_FAULT_ALLOCATE);
     if (r == VK_SUCCESS) r = vkAllocateMemory(vk->device, &mai, NULL, &out->memory);
+    if (r == VK_SUCCESS && vk->be) vk->be->allocations++;
     if (r == VK_SUCCESS) chosen = candidates[i];
     else if (r != VK_ERROR_OUT_OF_DEVICE_MEMORY && r != VK_ERROR_OUT_OF_HOST_MEMORY) break;
   }

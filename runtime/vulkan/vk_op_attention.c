@@ -89,8 +89,8 @@ hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatc
   int64_t d = q->ne[0], n_head = q->ne[1], n_q = q->ne[2], rows = n_head * n_q;
   if (d > ATTN_WG * ATTN_MAX_DPT) return HATCH_ERR_UNSUPPORTED;
   if (hatch_tensor_nelements(q) > UINT32_MAX || hatch_tensor_nelements(k) > UINT32_MAX) return HATCH_ERR_TOO_LARGE;
-  int64_t bound = p->n_kv;
-  if (p->mode == HATCH_ATTN_CAUSAL && p->kv_offset + n_q < bound) bound = p->kv_offset + n_q;
+  int64_t bound = p->n_kv; /* with past: the cache's rows, so the plan holds for any length */
+  if (p->mode == HATCH_ATTN_CAUSAL && !p->past && p->kv_offset + n_q < bound) bound = p->kv_offset + n_q;
   bool by_rows = vk->caps.device_type == VK_PHYSICAL_DEVICE_TYPE_CPU && !vk->force_gpu_kernels && d % 4 == 0 &&
                  d / 4 <= ROWS_MAX_D4;
   attn_plan plan;
@@ -101,14 +101,14 @@ hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatc
   const hatch_tensor *win = p->mode == HATCH_ATTN_WINDOWED ? p->windows : NULL;
   attn_push push = {
       .d = (uint32_t)d, .n_q = (uint32_t)n_q, .n_head = (uint32_t)n_head, .group = (uint32_t)(n_head / k->ne[1]),
-      .n_kv_head = (uint32_t)k->ne[1], .n_kv = (uint32_t)p->n_kv, .mode = (uint32_t)p->mode,
+      .n_kv_head = (uint32_t)k->ne[1], .n_kv = (uint32_t)p->n_kv, .mode = p->past ? 3u /* MODE_CAUSAL_PAST */ : (uint32_t)p->mode,
       .kv_offset = (uint32_t)p->kv_offset, .chunk = (uint32_t)plan.chunk, .n_split = (uint32_t)plan.n_split,
       .n_win = win ? (uint32_t)(win->ne[0] - 1) : 0, .scale = p->scale,
   };
   bool f16 = k->type == HATCH_TYPE_F16;
   hatch_vk_dispatch_desc a = {.variant = by_rows ? (f16 ? "attention_rows_f16" : "attention_rows_f32")
                                                  : (f16 ? "attention_f16" : "attention_f32"),
-                              .spec = {ATTN_WG, (uint32_t)ceil_div(d, ATTN_WG)}, .n_spec = 2, .n_bindings = 6,
+                              .spec = {ATTN_WG, (uint32_t)ceil_div(d, ATTN_WG)}, .n_spec = 2, .n_bindings = 7,
                               .push = &push, .push_size = sizeof(push)};
   if (by_rows) {
     a.spec[0] = ROWS_WG;
@@ -119,6 +119,7 @@ hatch_status hatch_vk_attention(hatch_backend *be, hatch_tensor *dst, const hatc
   if (st == HATCH_OK) st = hatch_vk_tensor_binding(v, false, &a.bindings[2]);
   if (st == HATCH_OK) st = hatch_vk_tensor_binding(win ? win : q, false, &a.bindings[3]); /* q: unused stand-in */
   if (st == HATCH_OK) st = hatch_vk_tensor_binding(dst, true, &a.bindings[4]);
+  if (st == HATCH_OK) st = hatch_vk_tensor_binding(p->past ? p->past : q, false, &a.bindings[6]); /* q: stand-in */
   if (st != HATCH_OK) return st;
   if (plan.n_split == 1) {
     a.bindings[5] = a.bindings[4]; /* unused stand-in: the single chunk writes dst */

@@ -63,6 +63,8 @@ typedef struct attn_shape {
   hatch_type kv_type;
   const int32_t *windows; /* WINDOWED: n_win + 1 boundaries */
   int n_win;
+  bool past; /* CAUSAL with n_kv = kv_offset + n_q: Vulkan and a second CPU run read kv_offset from a
+                tensor (hatch_attn_params.past, recorded graphs); the reference uses the fields */
 } attn_shape;
 
 /* Vulkan vs CPU on random q, k, v. */
@@ -95,11 +97,26 @@ static void check(hatch_test_ctx *c, const attn_shape *s) {
     hatch_attn_params p = {.mode = s->mode, .scale = 1.0f / sqrtf((float)s->d), .n_kv = s->n_kv,
                            .kv_offset = s->kv_offset, .windows = cw};
     HATCH_EXPECT_OK(c, hatch_attention(c->cpu, cd, cq, ck, cv, &p));
+    hatch_tensor *cp = NULL, *vp = NULL, *gp = NULL;
+    if (s->past) {
+      int32_t off = (int32_t)s->kv_offset;
+      int64_t ne_p[1] = {1};
+      hatch_test_pair(c, HATCH_TYPE_I32, 1, ne_p, &off, &cp, &vp);
+      gp = hatch_test_tensor(c, c->vk_gpu, HATCH_TYPE_I32, 1, ne_p, &off);
+      hatch_tensor *cd2 = hatch_test_tensor(c, c->cpu, HATCH_TYPE_F32, 3, ne_q, NULL);
+      hatch_attn_params pp = {.mode = HATCH_ATTN_CAUSAL, .scale = p.scale, .n_kv = 1, .kv_offset = 99999, .past = cp};
+      HATCH_EXPECT_OK(c, hatch_attention(c->cpu, cd2, cq, ck, cv, &pp)); /* n_kv, kv_offset ignored */
+      hatch_test_expect_close(c, cd, cd2, 0.0, "cpu: past tensor vs fields");
+      hatch_tensor_destroy(cd2);
+      p.n_kv = 0, p.kv_offset = 0;
+    }
+    p.past = vp;
     p.windows = vw;
     char what[200];
     snprintf(what, sizeof(what), "mode=%d n_q=%lld heads=%lld/%lld d=%lld n_kv=%lld/%lld off=%lld %s", (int)s->mode,
              (long long)s->n_q, (long long)s->n_head, (long long)s->n_kv_head, (long long)s->d, (long long)s->n_kv,
              (long long)s->cache_rows, (long long)s->kv_offset, f16 ? "f16" : "f32");
+    if (s->past) strncat(what, " past-tensor", sizeof(what) - strlen(what) - 1);
     HATCH_EXPECT_OK(c, hatch_attention(c->vk, vd, vq, vk, vv, &p));
     hatch_test_expect_close(c, cd, vd, TOL_VULKAN, what);
     /* the same inputs through the GPU-shaped kernel (differs from the default only on CPU devices) */
@@ -110,13 +127,14 @@ static void check(hatch_test_ctx *c, const attn_shape *s) {
     gd = hatch_test_tensor(c, c->vk_gpu, HATCH_TYPE_F32, 3, ne_q, NULL);
     if (s->windows) gw = hatch_test_tensor(c, c->vk_gpu, HATCH_TYPE_I32, 1, (int64_t[]){s->n_win + 1}, s->windows);
     p.windows = gw;
+    p.past = gp;
     HATCH_EXPECT_OK(c, hatch_attention(c->vk_gpu, gd, gq, gk, gv, &p));
     strncat(what, " gpu-kernel", sizeof(what) - strlen(what) - 1);
     hatch_test_expect_close(c, cd, gd, TOL_VULKAN, what);
     hatch_tensor *alt[5] = {gq, gk, gv, gd, gw};
     for (int i = 0; i < 5; i++) hatch_tensor_destroy(alt[i]);
-    hatch_tensor *all[10] = {cq, vq, ck, vk, cv, vv, cd, vd, cw, vw};
-    for (int i = 0; i < 10; i++) hatch_tensor_destroy(all[i]);
+    hatch_tensor *all[13] = {cq, vq, ck, vk, cv, vv, cd, vd, cw, vw, cp, vp, gp};
+    for (int i = 0; i < 13; i++) hatch_tensor_destroy(all[i]);
   }
   free(q);
   free(k);
@@ -131,61 +149,71 @@ static const int64_t head_dims[] = {64, 80, 128};
 static void test_full(hatch_test_ctx *c) {
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++)
-      check(c, &(attn_shape){HATCH_ATTN_FULL, odd_n[i], 2, 2, head_dims[j], odd_n[i], odd_n[i], 0, HATCH_TYPE_F32, NULL, 0});
-  check(c, &(attn_shape){HATCH_ATTN_FULL, 13, 3, 3, 13, 200, 200, 0, HATCH_TYPE_F32, NULL, 0}); /* d odd, n_q != n_kv */
+      check(c, &(attn_shape){HATCH_ATTN_FULL, odd_n[i], 2, 2, head_dims[j], odd_n[i], odd_n[i], 0, HATCH_TYPE_F32, NULL, 0, false});
+  check(c, &(attn_shape){HATCH_ATTN_FULL, 13, 3, 3, 13, 200, 200, 0, HATCH_TYPE_F32, NULL, 0, false}); /* d odd, n_q != n_kv */
 }
 
 static void test_causal(hatch_test_ctx *c) {
   for (int i = 0; i < 3; i++)
-    check(c, &(attn_shape){HATCH_ATTN_CAUSAL, odd_n[i], 2, 2, 80, odd_n[i], odd_n[i], 0, HATCH_TYPE_F32, NULL, 0});
+    check(c, &(attn_shape){HATCH_ATTN_CAUSAL, odd_n[i], 2, 2, 80, odd_n[i], odd_n[i], 0, HATCH_TYPE_F32, NULL, 0, false});
 }
 
 /* Qwen2.5-VL-3B's 16 query heads over 2 KV heads. */
 static void test_gqa(hatch_test_ctx *c) {
-  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 13, 16, 2, 128, 13, 13, 0, HATCH_TYPE_F32, NULL, 0});
-  check(c, &(attn_shape){HATCH_ATTN_FULL, 13, 6, 2, 64, 127, 127, 0, HATCH_TYPE_F16, NULL, 0});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 13, 16, 2, 128, 13, 13, 0, HATCH_TYPE_F32, NULL, 0, false});
+  check(c, &(attn_shape){HATCH_ATTN_FULL, 13, 6, 2, 64, 127, 127, 0, HATCH_TYPE_F16, NULL, 0, false});
 }
 
 static void test_f16_kv(hatch_test_ctx *c) {
   for (int j = 0; j < 3; j++)
-    check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 127, 2, 1, head_dims[j], 127, 127, 0, HATCH_TYPE_F16, NULL, 0});
+    check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 127, 2, 1, head_dims[j], 127, 127, 0, HATCH_TYPE_F16, NULL, 0, false});
 }
 
 /* Decode and chunked prefill over a KV cache longer than the keys in use. */
 static void test_kv_cache(hatch_test_ctx *c) {
-  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 16, 2, 128, 300, 201, 200, HATCH_TYPE_F16, NULL, 0});
-  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 13, 4, 2, 128, 256, 113, 100, HATCH_TYPE_F16, NULL, 0});
-  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 4, 4, 64, 4000, 3001, 3000, HATCH_TYPE_F32, NULL, 0}); /* split keys */
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 16, 2, 128, 300, 201, 200, HATCH_TYPE_F16, NULL, 0, false});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 13, 4, 2, 128, 256, 113, 100, HATCH_TYPE_F16, NULL, 0, false});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 4, 4, 64, 4000, 3001, 3000, HATCH_TYPE_F32, NULL, 0, false}); /* split keys */
+}
+
+/* The same through hatch_attn_params.past (the recorded decode/prefill): the kernels are planned
+ * for the whole cache and stop at the length they read, including a short length in a long cache. */
+static void test_kv_cache_past(hatch_test_ctx *c) {
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 16, 2, 128, 300, 201, 200, HATCH_TYPE_F16, NULL, 0, true});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 13, 4, 2, 128, 256, 113, 100, HATCH_TYPE_F16, NULL, 0, true});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 16, 2, 128, 4096, 6, 5, HATCH_TYPE_F16, NULL, 0, true});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 16, 2, 2, 64, 4096, 16, 0, HATCH_TYPE_F32, NULL, 0, true});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 4, 4, 64, 4000, 3001, 3000, HATCH_TYPE_F32, NULL, 0, true});
 }
 
 /* Vision window attention with uneven windows (edge windows are smaller in Qwen2.5-VL). */
 static void test_windowed(hatch_test_ctx *c) {
   static const int32_t w127[] = {0, 5, 6, 40, 100, 127}, w13[] = {0, 13}, w1[] = {0, 1};
-  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 127, 2, 2, 80, 127, 127, 0, HATCH_TYPE_F32, w127, 5});
-  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 13, 2, 2, 80, 13, 13, 0, HATCH_TYPE_F32, w13, 1});
-  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 1, 2, 2, 64, 1, 1, 0, HATCH_TYPE_F32, w1, 1});
-  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 127, 2, 1, 128, 127, 127, 0, HATCH_TYPE_F16, w127, 5});
+  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 127, 2, 2, 80, 127, 127, 0, HATCH_TYPE_F32, w127, 5, false});
+  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 13, 2, 2, 80, 13, 13, 0, HATCH_TYPE_F32, w13, 1, false});
+  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 1, 2, 2, 64, 1, 1, 0, HATCH_TYPE_F32, w1, 1, false});
+  check(c, &(attn_shape){HATCH_ATTN_WINDOWED, 127, 2, 1, 128, 127, 127, 0, HATCH_TYPE_F16, w127, 5, false});
 }
 
 /* Decode over 70,000 keys (long context): with one (query, head) row per KV head the key range is
  * split for parallelism anyway, far below the loop budget; this case checks the many-chunk combine.
  * The budget itself is exercised by the two *_loop_cap cases below. */
 static void test_decode_long_context(hatch_test_ctx *c) {
-  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 2, 1, 16, 70000, 70000, 69999, HATCH_TYPE_F16, NULL, 0});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 1, 2, 1, 16, 70000, 70000, 69999, HATCH_TYPE_F16, NULL, 0, false});
 }
 
 /* 256 queries over 36,000 F16 keys: enough rows that no split is wanted for parallelism, so the
  * key split of the workgroup-per-query kernel (vk_gpu) comes from the loop budget alone: unsplit,
  * one invocation would loop ~563 tiles x ~210 = ~118,000 times. */
 static void test_prefill_loop_cap(hatch_test_ctx *c) {
-  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 256, 1, 1, 16, 36000, 36000, 36000 - 256, HATCH_TYPE_F16, NULL, 0});
+  check(c, &(attn_shape){HATCH_ATTN_CAUSAL, 256, 1, 1, 16, 36000, 36000, 36000 - 256, HATCH_TYPE_F16, NULL, 0, false});
 }
 
 /* 64 queries of one head over 70,000 keys: enough rows that only the loop budget asks for a key
  * split; an invocation of the register kernel (attention_rows, CPU devices) looping over every key
  * would cross lavapipe's cap (checked: it fails with the split disabled). */
 static void test_rows_loop_cap(hatch_test_ctx *c) {
-  check(c, &(attn_shape){HATCH_ATTN_FULL, 64, 1, 1, 16, 70000, 70000, 0, HATCH_TYPE_F16, NULL, 0});
+  check(c, &(attn_shape){HATCH_ATTN_FULL, 64, 1, 1, 16, 70000, 70000, 0, HATCH_TYPE_F16, NULL, 0, false});
 }
 
 static void test_bad_params(hatch_test_ctx *c) {
@@ -224,6 +252,7 @@ static const hatch_test_case cases[] = {
     {"attention_gqa", test_gqa, true},
     {"attention_f16_kv", test_f16_kv, true},
     {"attention_kv_cache", test_kv_cache, true},
+    {"attention_kv_cache_past", test_kv_cache_past, true},
     {"attention_windowed", test_windowed, true},
     {"attention_decode_long_context", test_decode_long_context, true},
     {"attention_prefill_loop_cap", test_prefill_loop_cap, true},

@@ -59,6 +59,28 @@ hatch_status hatch_backend_sync(hatch_backend *be);
 double hatch_backend_last_batch_ns(const hatch_backend *be);
 /* Validation-layer messages seen so far (only with enable_validation; 0 otherwise). */
 uint32_t hatch_backend_validation_messages(const hatch_backend *be);
+/* Allocations made so far: tensors on every backend; on Vulkan also every device memory
+ * allocation (tensors, scratch, staging), descriptor pool and descriptor set. A hot path that
+ * allocates nothing leaves it unchanged (tests check decode with it). */
+uint64_t hatch_backend_allocation_count(const hatch_backend *be);
+
+/* ---- recorded graphs ----------------------------------------------------------------------------
+ * A graph is a sequence of ops recorded once and run many times (Vulkan: one command buffer with
+ * its own descriptor sets and scratch, re-submitted as is). Between hatch_graph_capture_begin and
+ * hatch_graph_capture_end the backend's ops are recorded into the graph instead of run; tensor
+ * reads, writes and syncs are refused (HATCH_ERR_INVALID_ARGUMENT) while capturing. Values that
+ * change from run to run must live in tensors written before hatch_graph_run: positions (rope's
+ * pos), hatch_set_rows_at's offset, hatch_attn_params.past. Every tensor a graph uses must outlive
+ * it and keep its shape. Backends that run ops eagerly (the CPU) have no graphs:
+ * hatch_backend_supports_graphs is false and capture_begin says HATCH_ERR_UNSUPPORTED; callers then
+ * run the same ops directly. */
+typedef struct hatch_graph hatch_graph;
+bool hatch_backend_supports_graphs(const hatch_backend *be);
+hatch_status hatch_graph_capture_begin(hatch_backend *be, hatch_graph **out);
+hatch_status hatch_graph_capture_end(hatch_graph *g);
+/* Runs the recorded ops and waits for them. HATCH_ERR_INVALID_ARGUMENT while still capturing. */
+hatch_status hatch_graph_run(hatch_graph *g);
+void hatch_graph_destroy(hatch_graph *g); /* NULL-safe; ends a capture still open */
 
 /* Tensors: ne[0] is the innermost (contiguous) dimension, as in ggml. Up to 4 dims. */
 #define HATCH_MAX_DIMS 4

@@ -5,7 +5,12 @@
  * reference and the Vulkan forward.
  *
  * Ownership: a hatch_model owns its weights (uploaded once), its KV cache and its scratch tensors;
- * the backend must outlive it. Not thread-safe: one query at a time. */
+ * the backend must outlive it. Not thread-safe: one query at a time.
+ *
+ * The language model's forward is recorded once per shape and re-run (on backends with graphs,
+ * backend.h): decode (one token) has one recorded graph, prefill one per bucket of prompt lengths
+ * (the prompt padded with inert tokens up to a power of two). Per-token values (position, KV
+ * length) are written to small device tensors before each run: nothing is allocated per token. */
 #ifndef HATCH_MODEL_H
 #define HATCH_MODEL_H
 
@@ -21,6 +26,8 @@ typedef struct hatch_model_report {
 
 typedef struct hatch_model_options {
   int max_context; /* KV cache length in tokens; 0 -> min(4096, the model's context length) */
+  bool kv_f32;     /* KV cache in F32; default (false): F16, half the memory and bandwidth */
+  bool no_graphs;  /* run the forward op by op on every call, never recorded (tests, benchmarks) */
 } hatch_model_options;
 
 typedef struct hatch_model hatch_model;
@@ -64,6 +71,8 @@ hatch_status hatch_model_rope_positions(const hatch_model *m, const int32_t *ids
  * Clears the KV cache (a new prompt). */
 void hatch_model_reset(hatch_model *m);
 int hatch_model_n_past(const hatch_model *m);
+/* The KV cache's element type: HATCH_TYPE_F16 (default) or HATCH_TYPE_F32 (options.kv_f32). */
+hatch_type hatch_model_kv_type(const hatch_model *m);
 
 /* Runs n tokens after the cached ones. ids (n); pos (3, n) from hatch_model_rope_positions;
  * images: the encoded images in prompt order, spliced in at the image_token_id runs (may be NULL

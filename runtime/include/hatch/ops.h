@@ -63,6 +63,9 @@ typedef struct hatch_attn_params {
   int64_t n_kv;                /* keys in use (a KV cache may be longer); 0: all of k */
   int64_t kv_offset;           /* CAUSAL: position of query 0 in the key sequence */
   const hatch_tensor *windows; /* WINDOWED: I32 (n_windows + 1), 0 = b0 < b1 < ... = n_tokens */
+  const hatch_tensor *past;    /* CAUSAL, optional: I32 (>= 1) whose element 0 is kv_offset, read when the
+                                  op runs (recorded graphs); then n_kv = past + n_q and the n_kv and
+                                  kv_offset fields are ignored. A value past k's rows is clamped to them. */
 } hatch_attn_params;
 
 /* q, dst (n_q, n_head, d): ne0 = d; k, v (n_kv, n_kv_head, d), F32 or F16, n_head % n_kv_head == 0 (GQA).
@@ -80,9 +83,15 @@ hatch_status hatch_merge_2x2(hatch_backend *be, hatch_tensor *dst, const hatch_t
  * and its inverse. */
 hatch_status hatch_get_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *idx);
 
-/* Row copy: dst rows [row_offset, row_offset + n) = src (n, c); both F32 with the same ne0. The KV
- * cache append and placing image embeddings among token embeddings. */
+/* Row copy: dst rows [row_offset, row_offset + n) = src (n, c); src F32, dst F32 or F16 (converted,
+ * round to nearest even; F16 needs an even ne0) with the same ne0. The KV cache append and placing
+ * image embeddings among token embeddings. */
 hatch_status hatch_set_rows(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, int64_t row_offset);
+/* The same with the first row read when the op runs (recorded graphs): dst rows from at[0] * unit,
+ * at I32 (>= 1 element), unit >= 1 (the KV cache: at = n_past, unit = n_kv_head rows per token).
+ * Rows that would land outside dst are dropped on Vulkan; the CPU says HATCH_ERR_SHAPE. */
+hatch_status hatch_set_rows_at(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src, const hatch_tensor *at,
+                               int64_t unit);
 
 /* Bicubic resize of an RGB8 image, PIL's algorithm (a = -0.5, support widened when downscaling,
  * horizontal then vertical pass, each rounded to 8 bits): src U8 (3, w, h) -> dst U8 (3, w', h'). */

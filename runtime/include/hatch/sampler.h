@@ -24,4 +24,29 @@ void hatch_sampler_destroy(hatch_sampler *s); /* NULL-safe */
  * when no token is allowed; logits with NaN never win. */
 hatch_status hatch_sampler_sample(hatch_sampler *s, const float *logits, const bool *allowed, int32_t *out);
 
+/* ---- stop conditions ----------------------------------------------------------------------------
+ * What ends a generation loop: token ids (EOS, <|im_end|>) and strings matched in the generated
+ * text, also across token boundaries. Strings are copied. */
+typedef struct hatch_stop_list hatch_stop_list;
+typedef struct hatch_tokenizer hatch_tokenizer;
+
+#define HATCH_STOP_MAX 64 /* ids and strings each */
+
+hatch_status hatch_stop_list_create(hatch_stop_list **out);
+void hatch_stop_list_destroy(hatch_stop_list *s); /* NULL-safe */
+/* HATCH_ERR_INVALID_ARGUMENT for a negative id or an empty string; HATCH_ERR_TOO_LARGE past
+ * HATCH_STOP_MAX. Adding one already present is a no-op. */
+hatch_status hatch_stop_list_add_token(hatch_stop_list *s, int32_t id);
+hatch_status hatch_stop_list_add_string(hatch_stop_list *s, const char *text, size_t len);
+/* The defaults for a Qwen2.5 tokenizer: its EOS id, and <|im_end|> and <|endoftext|> where present. */
+hatch_status hatch_stop_list_add_defaults(hatch_stop_list *s, const hatch_tokenizer *tok);
+bool hatch_stop_list_has_token(const hatch_stop_list *s, int32_t id);
+
+/* Call after each generated token. id: the token; text (len bytes): everything generated so far,
+ * this token's bytes (the last new_bytes) included. True when generation stops here; *keep (may be
+ * NULL) is then the length of text to keep: without the stop token's bytes, or up to the start of
+ * the stop string that just completed (the earliest-starting one when several do). */
+bool hatch_stop_list_check(const hatch_stop_list *s, int32_t id, const char *text, size_t len, size_t new_bytes,
+                           size_t *keep);
+
 #endif
