@@ -20,12 +20,17 @@ struct hatch_generator {
   int32_t stop[2];       /* EOS and <|im_end|> (-1 when absent) */
   float *logits;         /* (vocab) */
   bool *allowed;         /* (vocab) grammar mask */
+  bool *plain;           /* (vocab) unconstrained mask: every token but the special ones (an
+                            <|image_pad|> or <|vision_start|> in a response is never valid), stops allowed */
 };
+
+static bool is_stop(const hatch_generator *g, int32_t t) { return t >= 0 && (t == g->stop[0] || t == g->stop[1]); }
 
 void hatch_generator_close(hatch_generator *g) {
   if (!g) return;
   free(g->logits);
   free(g->allowed);
+  free(g->plain);
   hatch_tokenizer_destroy(g->tok);
   hatch_model_destroy(g->model);
   hatch_backend_destroy(g->be);
@@ -57,7 +62,13 @@ hatch_status hatch_generator_open(const char *path, int n_threads, hatch_generat
     g->stop[1] = hatch_tokenizer_find(g->tok, "<|im_end|>", 10);
     g->logits = malloc(sizeof(float) * (size_t)g->vocab);
     g->allowed = malloc(sizeof(bool) * (size_t)g->vocab);
-    if (!g->logits || !g->allowed) st = HATCH_ERR_OUT_OF_MEMORY;
+    g->plain = malloc(sizeof(bool) * (size_t)g->vocab);
+    if (!g->logits || !g->allowed || !g->plain) st = HATCH_ERR_OUT_OF_MEMORY;
+  }
+  if (st == HATCH_OK) {
+    int32_t n_tok = hatch_tokenizer_n_vocab(g->tok);
+    for (int32_t id = 0; id < g->vocab; id++)
+      g->plain[id] = is_stop(g, id) || (id < n_tok && !hatch_tokenizer_is_special(g->tok, id));
   }
   if (st != HATCH_OK) {
     hatch_generator_close(g);
@@ -69,7 +80,6 @@ hatch_status hatch_generator_open(const char *path, int n_threads, hatch_generat
 
 const hatch_tokenizer *hatch_generator_tokenizer(const hatch_generator *g) { return g->tok; }
 
-static bool is_stop(const hatch_generator *g, int32_t t) { return t >= 0 && (t == g->stop[0] || t == g->stop[1]); }
 
 /* Tokens that keep the plan grammar alive; stop tokens only once the plan is complete. */
 static void grammar_mask(const hatch_generator *g, const hatch_plan_matcher *m) {
@@ -153,7 +163,7 @@ hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample
   while (out->n_ids < max_tokens) {
     if (opt->constrained) grammar_mask(g, &pm);
     int32_t t;
-    if ((st = hatch_sampler_sample(sampler, g->logits, opt->constrained ? g->allowed : NULL, &t)) != HATCH_OK) goto done;
+    if ((st = hatch_sampler_sample(sampler, g->logits, opt->constrained ? g->allowed : g->plain, &t)) != HATCH_OK) goto done;
     if (is_stop(g, t)) {
       out->stopped = true;
       break;

@@ -13,8 +13,8 @@ static uint64_t mix(uint64_t a, uint64_t b) {
   return (z ^ (z >> 31)) & ((1ull << 52) - 1);
 }
 
-static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, int n, hatch_train_sample *out) {
-  hatch_sim_stream_options so = {.seed = seed, .settings = t->o->settings, .image_size = t->o->image_size,
+static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, unsigned settings, int n, hatch_train_sample *out) {
+  hatch_sim_stream_options so = {.seed = seed, .settings = settings, .image_size = t->o->image_size,
                                  .questions_per_world = 2, .n_samples = n};
   hatch_sim_stream *s = NULL;
   char err[256] = "";
@@ -86,12 +86,18 @@ static hatch_status jsonl_samples(hatch_trainer *t, int n, hatch_train_sample *o
 hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_sample *out) {
   for (int k = 0; k < n; k++) hatch_train_sample_clear(&out[k]);
   hatch_stage stage = t->o->stages[t->stage_index].stage;
-  /* PaStA needs depth and cameras: always the synthetic world (or an RGB-D manifest, later). */
   if (t->jsonl && stage != HATCH_STAGE_PASTA) return jsonl_samples(t, n, out);
-  return sim_samples(t, mix(mix(t->o->seed, (uint64_t)t->stage_index), (uint64_t)step), n, out);
+  unsigned settings = t->o->settings;
+  if (stage == HATCH_STAGE_PASTA) {
+    /* PaStA needs views that overlap: rotation's 90-degree turns with a 90-degree field of view share
+     * (almost) nothing, so its pairs come from the other rigs. */
+    settings &= ~HATCH_SIM_SETTING_BIT(HATCH_SIM_ROTATION);
+    if (!settings) settings = HATCH_SIM_SETTING_BIT(HATCH_SIM_AROUND) | HATCH_SIM_SETTING_BIT(HATCH_SIM_AMONG);
+  }
+  return sim_samples(t, mix(mix(t->o->seed, (uint64_t)t->stage_index), (uint64_t)step), settings, n, out);
 }
 
 hatch_status trainer_eval_samples(hatch_trainer *t, int n, hatch_train_sample *out) {
   for (int k = 0; k < n; k++) hatch_train_sample_clear(&out[k]);
-  return sim_samples(t, t->o->eval_seed, n, out);
+  return sim_samples(t, t->o->eval_seed, t->o->settings, n, out);
 }
