@@ -186,7 +186,7 @@ void hatch_mindcube_reader_close(hatch_mindcube_reader *r); /* NULL-safe */
 /* ---- RGB-D manifests (train/data/rgbd_manifest.c) --------------------------------------------- */
 
 #define HATCH_RGBD_MAX_BYTES ((size_t)64 << 20) /* a manifest file */
-#define HATCH_RGBD_MAX_FRAMES 1000000
+#define HATCH_RGBD_MAX_FRAMES 200000
 #define HATCH_RGBD_MAX_PAIRS 4000000
 
 typedef struct hatch_rgbd_frame {
