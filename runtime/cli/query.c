@@ -153,6 +153,8 @@ int hatch_cmd_query(int argc, char **argv) {
   if (!model_path || !question || n_images < 1 || (n_files && n_cams) || max_tokens < 1 || n_options < 0 || n_options > 26)
     return fprintf(stderr, "hatch query: need --model, --question and 1..%d images from --image or --camera (not both)\n",
                    MAX_IMAGES), usage(), 2;
+  if (n_images < 2) /* the grammar's steps go from one view to another: one image admits no plan */
+    return fprintf(stderr, "hatch query: a plan moves between views: give at least 2 images or cameras\n"), 2;
   double t_total = hatch_bench_now_ns();
   hatch_plan_timing timing = {0};
   int rc = 1;
