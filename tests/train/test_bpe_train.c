@@ -275,8 +275,9 @@ static void test_vs_naive(hatch_test_ctx *c) {
       if (counts[i] > best) best = counts[i], bi = i; /* first = smallest (a, b) among equals */
     if (bi < 0) break;
     int32_t a = (int32_t)(bi / MAXV), b = (int32_t)(bi % MAXV);
-    char s[64];
-    snprintf(s, sizeof s, "%s%s", tokstr[a], tokstr[b]);
+    char s[64] = "";
+    size_t la = strlen(tokstr[a]), lb = strlen(tokstr[b]);
+    if (la + lb < sizeof s) memcpy(s, tokstr[a], la), memcpy(s + la, tokstr[b], lb), s[la + lb] = 0;
     int id = -1;
     for (int k = 0; k < n_tok; k++)
       if (strcmp(tokstr[k], s) == 0) id = k;

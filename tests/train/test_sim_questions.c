@@ -322,7 +322,7 @@ static void test_stream(hatch_test_ctx *c) {
     HATCH_EXPECT(c, n >= N_VISIBILITY || seen >= 25, "%s: answer object %d covers only %d pixels", s.id, q->answer_object, seen);
     rec *r = &recs[n];
     r->kind = q->kind, r->n_opt = q->n_options, r->answer = q->answer;
-    for (int k = 0; k < q->n_options; k++) snprintf(r->opt[k], sizeof r->opt[k], "%s", q->options[k]);
+    for (int k = 0; k < q->n_options; k++) snprintf(r->opt[k], sizeof r->opt[k], "%.63s", q->options[k]);
     n++;
   }
   double dt = (double)clock() / CLOCKS_PER_SEC - t0;
@@ -358,10 +358,10 @@ static void test_stream(hatch_test_ctx *c) {
         for (int k = 0; k < r->n_opt; k++) {
           /* the whole text, its first word (colour), its last word (category) */
           char keys[3][64];
-          snprintf(keys[0], 64, "%s", r->opt[k]);
+          snprintf(keys[0], 64, "%.63s", r->opt[k]);
           snprintf(keys[1], 64, "c:%.*s", (int)strcspn(r->opt[k], " "), r->opt[k]);
           const char *sp = strrchr(r->opt[k], ' ');
-          snprintf(keys[2], 64, "t:%s", sp ? sp + 1 : r->opt[k]);
+          snprintf(keys[2], 64, "t:%.61s", sp ? sp + 1 : r->opt[k]);
           double score = 0;
           for (int kk = 0; kk < 3; kk++) {
             int id = -1;
