@@ -80,19 +80,6 @@ static hatch_status decode_file(const char *path, uint8_t **rgb, int *w, int *h,
 }
 
 /* Pillow-exact bicubic to the model's size on the CPU reference (what the HF processor does). */
-static hatch_status resize_to(hatch_backend *cpu, const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh) {
-  int64_t ne_s[3] = {3, w, h}, ne_d[3] = {3, ow, oh};
-  hatch_tensor *a = NULL, *b = NULL;
-  hatch_status st = hatch_tensor_create(cpu, HATCH_TYPE_U8, 3, ne_s, &a);
-  if (st == HATCH_OK) st = hatch_tensor_create(cpu, HATCH_TYPE_U8, 3, ne_d, &b);
-  if (st == HATCH_OK) st = hatch_tensor_write(a, src, (size_t)w * h * 3);
-  if (st == HATCH_OK) st = hatch_image_resize(cpu, b, a);
-  if (st == HATCH_OK) st = hatch_tensor_read(b, dst, (size_t)ow * oh * 3);
-  hatch_tensor_destroy(a);
-  hatch_tensor_destroy(b);
-  return st;
-}
-
 /* Which tokens keep the plan grammar alive after `m`; stop tokens (EOS, <|im_end|>) only once the
  * plan is complete. */
 static void grammar_mask(const hatch_tokenizer *tok, const hatch_plan_matcher *m, const hatch_stop_list *stop,
@@ -240,7 +227,7 @@ int hatch_cmd_query(int argc, char **argv) {
     if ((st = hatch_model_image_size(m, imgs[k].w, imgs[k].h, &ow, &oh)) != HATCH_OK) break;
     uint8_t *r = malloc((size_t)ow * oh * 3);
     if (!r) st = HATCH_ERR_OUT_OF_MEMORY;
-    else st = resize_to(cpu, imgs[k].rgb, imgs[k].w, imgs[k].h, r, ow, oh);
+    else st = hatch_image_resize_rgb8(cpu, imgs[k].rgb, imgs[k].w, imgs[k].h, r, ow, oh);
     free(imgs[k].rgb);
     imgs[k].rgb = r, imgs[k].w = ow, imgs[k].h = oh;
     grid_h[k] = oh / 28, grid_w[k] = ow / 28, pads[k] = grid_h[k] * grid_w[k];

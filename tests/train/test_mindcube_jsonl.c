@@ -75,7 +75,7 @@ static void test_fixture_file(hatch_test_ctx *c) {
   HATCH_EXPECT(c, has(s->action, "{turn right: 90 deg}{move forward: 0.50 m}"), "action '%s'", s->action);
   HATCH_EXPECT(c, s->has_pose && s->pose_from == 0 && s->pose_to == 1 && s->pose.t_m[0] == 0.5, "pose");
   for (int k = 0; k < 2; k++) {
-    const hatch_train_image *im = &s->images[k];
+    const hatch_sample_image *im = &s->images[k];
     HATCH_EXPECT(c, im->has_camera && im->camera.fx == 16 && im->camera.cx == 7.5 && im->camera.position[0] == 0.5 * k,
                  "camera %d", k);
     HATCH_EXPECT(c, im->depth != NULL, "depth %d missing", k);
@@ -322,7 +322,7 @@ static void test_sim_dataset_round_trip(hatch_test_ctx *c) {
                  "sample %d: pose", n);
     HATCH_EXPECT(c, a->n_images == b->n_images, "sample %d: %d vs %d images", n, a->n_images, b->n_images);
     for (int k = 0; k < a->n_images && k < b->n_images; k++) {
-      const hatch_train_image *x = &a->images[k], *y = &b->images[k];
+      const hatch_sample_image *x = &a->images[k], *y = &b->images[k];
       HATCH_EXPECT(c, x->width == y->width && x->height == y->height && x->depth && y->depth && x->has_camera,
                    "sample %d image %d: shape", n, k);
       if (!x->depth || !y->depth || x->width != y->width || x->height != y->height) continue;

@@ -14,8 +14,8 @@
 
 /* A camera at `pos` with rotation R (columns = optical axes in the world), fx = fy = f, principal
  * point at the image centre ((w-1)/2, (h-1)/2), and a depth map filled with d. */
-static hatch_train_image make_image(int w, int h, double f, const double R[9], const double pos[3], float d) {
-  hatch_train_image im;
+static hatch_sample_image make_image(int w, int h, double f, const double R[9], const double pos[3], float d) {
+  hatch_sample_image im;
   memset(&im, 0, sizeof im);
   im.width = w;
   im.height = h;
@@ -62,7 +62,7 @@ static double want_shift_yx(int n, int i, int j) { return i % n <= n - 2 && j ==
 static double want_zero(int n, int i, int j) { (void)n; (void)i; (void)j; return 0.0; }
 
 static void test_identical_views(hatch_test_ctx *c) {
-  hatch_train_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, I3, ORIGIN, 2.0f);
+  hatch_sample_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, I3, ORIGIN, 2.0f);
   float mxy[256], myx[256], s[256];
   HATCH_EXPECT_OK(c, hatch_pasta_targets(&x, &y, NULL, mxy, myx, s, NULL));
   expect_matrix(c, mxy, 4, want_identity, 1e-6, "M_XY");
@@ -77,7 +77,7 @@ static void test_odd_shapes(hatch_test_ctx *c) {
   const int sizes[][3] = {{37, 23, 4}, {13, 1, 3}, {5, 5, 8}, {127, 13, 4}};
   for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
     const int w = sizes[t][0], h = sizes[t][1], n = sizes[t][2], nc = n * n;
-    hatch_train_image x = make_image(w, h, 20, I3, ORIGIN, 1.5f), y = make_image(w, h, 20, I3, ORIGIN, 1.5f);
+    hatch_sample_image x = make_image(w, h, 20, I3, ORIGIN, 1.5f), y = make_image(w, h, 20, I3, ORIGIN, 1.5f);
     hatch_pasta_options opt;
     hatch_pasta_options_default(&opt);
     opt.grid = n;
@@ -102,7 +102,7 @@ static void test_odd_shapes(hatch_test_ctx *c) {
  * f * 0.5 / 2 = 16 px = one cell of a 64-px image with n = 4. */
 static void test_shift_one_cell(hatch_test_ctx *c) {
   const double right[3] = {0.5, 0, 0};
-  hatch_train_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, I3, right, 2.0f);
+  hatch_sample_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, I3, right, 2.0f);
   float mxy[256], myx[256], s[256];
   for (int stride = 1; stride <= 3; stride += 2) {
     hatch_pasta_options opt;
@@ -127,7 +127,7 @@ static double want_occluded_yx(int n, int i, int j) { return (i % n == 0 || i % 
 
 static void test_occluder(hatch_test_ctx *c) {
   const double right[3] = {0.5, 0, 0};
-  hatch_train_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, I3, right, 2.0f);
+  hatch_sample_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, I3, right, 2.0f);
   for (int r = 0; r < 64; r++)
     for (int col = 32; col < 64; col++) y.depth[r * 64 + col] = 0.5f;
   float mxy[256], myx[256];
@@ -141,7 +141,7 @@ static void test_occluder(hatch_test_ctx *c) {
 static void test_facing_away(hatch_test_ctx *c) {
   double back[9];
   yaw_rotation(180, back);
-  hatch_train_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, back, ORIGIN, 2.0f);
+  hatch_sample_image x = make_image(64, 64, 64, I3, ORIGIN, 2.0f), y = make_image(64, 64, 64, back, ORIGIN, 2.0f);
   float mxy[256], myx[256], s[256];
   HATCH_EXPECT_OK(c, hatch_pasta_targets(&x, &y, NULL, mxy, myx, s, NULL));
   expect_matrix(c, mxy, 4, want_zero, 0, "M_XY");
@@ -153,7 +153,7 @@ static void test_facing_away(hatch_test_ctx *c) {
 
 /* t_abs + t_rel * z = 0.05 + 0.02 * 2 = 0.09 m at 2 m: Y's depth 0.08 m off still agrees, 0.10 m not. */
 static void test_depth_tolerance(hatch_test_ctx *c) {
-  hatch_train_image x = make_image(32, 32, 32, I3, ORIGIN, 2.0f), y = make_image(32, 32, 32, I3, ORIGIN, 2.08f);
+  hatch_sample_image x = make_image(32, 32, 32, I3, ORIGIN, 2.0f), y = make_image(32, 32, 32, I3, ORIGIN, 2.08f);
   float m[256];
   HATCH_EXPECT_OK(c, hatch_pasta_targets(&x, &y, NULL, m, NULL, NULL, NULL));
   expect_matrix(c, m, 4, want_identity, 1e-6, "M_XY (0.08 m off)");
@@ -172,7 +172,7 @@ static void test_depth_tolerance(hatch_test_ctx *c) {
 /* Unknown depth (0, NaN) in X's cell 0 -> row 0 is zero; unknown in Y's cell 5 -> column 5 is zero;
  * half-unknown cell 10 of X still gives 1 (the fraction is over valid pixels only). */
 static void test_unknown_depth(hatch_test_ctx *c) {
-  hatch_train_image x = make_image(32, 32, 32, I3, ORIGIN, 2.0f), y = make_image(32, 32, 32, I3, ORIGIN, 2.0f);
+  hatch_sample_image x = make_image(32, 32, 32, I3, ORIGIN, 2.0f), y = make_image(32, 32, 32, I3, ORIGIN, 2.0f);
   for (int r = 0; r < 8; r++)
     for (int col = 0; col < 8; col++) {
       x.depth[r * 32 + col] = (r + col) % 2 ? 0.0f : NAN;
@@ -193,7 +193,7 @@ static void test_unknown_depth(hatch_test_ctx *c) {
 /* ---- a rotated pair against a brute-force count ---------------------------------------------- */
 
 /* Depth of the scene (a wall at world z = 3 and a floor at world y = 1, nearest hit) for a camera. */
-static void render_depth(hatch_train_image *im) {
+static void render_depth(hatch_sample_image *im) {
   const hatch_pinhole_camera *cam = &im->camera;
   for (int r = 0; r < im->height; r++)
     for (int col = 0; col < im->width; col++) {
@@ -213,7 +213,7 @@ static int band_of(int k, int len, int n) {
   return -1;
 }
 
-static void brute_force(const hatch_train_image *x, const hatch_train_image *y, int n, float *m) {
+static void brute_force(const hatch_sample_image *x, const hatch_sample_image *y, int n, float *m) {
   const int nc = n * n;
   double *hit = calloc((size_t)nc * nc, sizeof(double)), *valid = calloc((size_t)nc, sizeof(double));
   for (int r = 0; r < x->height; r++)
@@ -241,7 +241,7 @@ static void test_rotated_pair_brute_force(hatch_test_ctx *c) {
   double R[9];
   yaw_rotation(-25, R);
   const double pos[3] = {0.4, -0.1, 0.3};
-  hatch_train_image x = make_image(96, 72, 70, I3, ORIGIN, 0), y = make_image(96, 72, 70, R, pos, 0);
+  hatch_sample_image x = make_image(96, 72, 70, I3, ORIGIN, 0), y = make_image(96, 72, 70, R, pos, 0);
   render_depth(&x);
   render_depth(&y);
   float fast[256], ref[256], sum = 0;
@@ -264,7 +264,7 @@ static void test_pinhole_round_trip(hatch_test_ctx *c) {
   double R[9];
   yaw_rotation(40, R);
   const double pos[3] = {1, 2, 3};
-  hatch_train_image im = make_image(224, 224, 200, R, pos, 1);
+  hatch_sample_image im = make_image(224, 224, 200, R, pos, 1);
   double p[3], u, v, z;
   hatch_pinhole_back_project(&im.camera, 17.25, 180.5, 2.5, p);
   HATCH_EXPECT(c, hatch_pinhole_project(&im.camera, p, &u, &v, &z), "point not in front");
@@ -291,7 +291,7 @@ static void test_pinhole_round_trip(hatch_test_ctx *c) {
 }
 
 static void test_errors(hatch_test_ctx *c) {
-  hatch_train_image x = make_image(32, 32, 32, I3, ORIGIN, 2.0f), y = make_image(32, 32, 32, I3, ORIGIN, 2.0f);
+  hatch_sample_image x = make_image(32, 32, 32, I3, ORIGIN, 2.0f), y = make_image(32, 32, 32, I3, ORIGIN, 2.0f);
   float m[256];
   hatch_data_report rep;
   y.width = 31; /* the depth map is not the camera's size */
@@ -331,7 +331,7 @@ static void test_speed_224(hatch_test_ctx *c) {
   double R[9];
   yaw_rotation(30, R);
   const double pos[3] = {-0.3, 0, 0.2};
-  hatch_train_image x = make_image(224, 224, 112, I3, ORIGIN, 0), y = make_image(224, 224, 112, R, pos, 0);
+  hatch_sample_image x = make_image(224, 224, 112, I3, ORIGIN, 0), y = make_image(224, 224, 112, R, pos, 0);
   render_depth(&x);
   render_depth(&y);
   float mxy[256], myx[256], s[256];

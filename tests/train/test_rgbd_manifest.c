@@ -50,7 +50,7 @@ static void test_default_pairs(hatch_test_ctx *c) {
   HATCH_EXPECT(c, has(s->source, "manifest.json:pairs[0]"), "source '%s'", s->source);
   HATCH_EXPECT(c, s->n_images == 2, "n_images %d", s->n_images);
   for (int k = 0; k < 2; k++) {
-    const hatch_train_image *im = &s->images[k];
+    const hatch_sample_image *im = &s->images[k];
     HATCH_EXPECT(c, im->width == 32 && im->height == 32 && im->rgb && im->depth && im->has_camera, "image %d", k);
     HATCH_EXPECT(c, im->camera.width == 32 && im->camera.fx == 32 && im->camera.cy == 15.5, "camera %d", k);
     if (im->depth) HATCH_EXPECT(c, fabsf(im->depth[100] - 2.0f) < 1e-6f, "depth %g", im->depth[100]);

@@ -122,7 +122,7 @@ static void check_round_trip(hatch_test_ctx *c, const char *dir, const hatch_sim
                  "record %s: pose", a.id);
     HATCH_EXPECT(c, a.n_images == b.n_images, "record %s: %d images, stream %d", a.id, a.n_images, b.n_images);
     for (int k = 0; k < a.n_images && k < b.n_images; k++) {
-      const hatch_train_image *x = &a.images[k], *y = &b.images[k];
+      const hatch_sample_image *x = &a.images[k], *y = &b.images[k];
       HATCH_EXPECT(c, x->rgb && x->depth && x->width == SIZE && x->height == SIZE && x->has_camera, "%s image %d loaded", a.id, k);
       if (!x->rgb || !x->depth || x->width != SIZE || x->height != SIZE) continue;
       double sum = 0;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hatch/train_model.h" /* first: the model's image type */
+#include "hatch/train_model.h"
 
 #include "harness.h"
 #include "hatch/bpe_train.h"

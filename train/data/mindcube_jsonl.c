@@ -351,7 +351,7 @@ hatch_status hatch_data_load_images(const char *root, const hatch_data_files *fi
   char path[HATCH_DATA_MAX_PATH], why[256], f[32];
   hatch_status st = HATCH_OK;
   for (int k = 0; k < files->n; k++) {
-    hatch_train_image *im = &s->images[k];
+    hatch_sample_image *im = &s->images[k];
     snprintf(f, sizeof f, "images[%d]", k);
     if ((st = hatch_data_path_join(root, files->rgb[k], path, sizeof path)) != HATCH_OK) {
       bad(rep, st, where, f, "path too long");

@@ -24,7 +24,7 @@ static hatch_status fail(hatch_data_report *rep, hatch_status st, const char *fm
   return st;
 }
 
-static hatch_status check_image(const hatch_train_image *im, const char *what, hatch_data_report *rep) {
+static hatch_status check_image(const hatch_sample_image *im, const char *what, hatch_data_report *rep) {
   if (!im) return fail(rep, HATCH_ERR_INVALID_ARGUMENT, "pasta: %s%s is NULL", what, "");
   if (!im->depth) return fail(rep, HATCH_ERR_SHAPE, "pasta: %s%s has no depth", what, "");
   if (!im->has_camera) return fail(rep, HATCH_ERR_SHAPE, "pasta: %s%s has no camera", what, "");
@@ -57,7 +57,7 @@ static void band_table(int len, int n, int *cell) {
 }
 
 /* Counts for x -> y: valid[i] = valid-depth pixels of cell i; hit[i * nc + j] = consistent landings. */
-static void count_map(const hatch_train_image *x, const hatch_train_image *y, const hatch_pasta_options *opt,
+static void count_map(const hatch_sample_image *x, const hatch_sample_image *y, const hatch_pasta_options *opt,
                       const int *xrow, const int *xcol, const int *yrow, const int *ycol, uint32_t *valid,
                       uint32_t *hit) {
   const int n = opt->grid, nc = n * n;
@@ -103,7 +103,7 @@ static void count_map(const hatch_train_image *x, const hatch_train_image *y, co
 }
 
 /* Both directions share the band tables; dir_xy / dir_yx say which to compute. */
-static hatch_status pasta_run(const hatch_train_image *x, const hatch_train_image *y, const hatch_pasta_options *opt_in,
+static hatch_status pasta_run(const hatch_sample_image *x, const hatch_sample_image *y, const hatch_pasta_options *opt_in,
                               float *m_xy, float *m_yx, float *s, double *overlap, bool want_yx,
                               hatch_data_report *rep) {
   hatch_pasta_options opt;
@@ -165,12 +165,12 @@ free_buffers:
   return st;
 }
 
-hatch_status hatch_pasta_targets(const hatch_train_image *x, const hatch_train_image *y, const hatch_pasta_options *opt,
+hatch_status hatch_pasta_targets(const hatch_sample_image *x, const hatch_sample_image *y, const hatch_pasta_options *opt,
                                  float *m_xy, float *m_yx, float *s, hatch_data_report *report) {
   return pasta_run(x, y, opt, m_xy, m_yx, s, NULL, true, report);
 }
 
-hatch_status hatch_pasta_map(const hatch_train_image *x, const hatch_train_image *y, const hatch_pasta_options *opt,
+hatch_status hatch_pasta_map(const hatch_sample_image *x, const hatch_sample_image *y, const hatch_pasta_options *opt,
                              float *m_xy, double *overlap, hatch_data_report *report) {
   return pasta_run(x, y, opt, m_xy, NULL, NULL, overlap, false, report);
 }

@@ -456,7 +456,7 @@ clear_slot:
 }
 
 /* Copies a loaded frame into sample image i (the sample owns its buffers). */
-static bool fill_image(hatch_train_image *im, const frame_slot *s, const hatch_rgbd_frame *f) {
+static bool fill_image(hatch_sample_image *im, const frame_slot *s, const hatch_rgbd_frame *f) {
   const size_t n = (size_t)s->width * s->height;
   im->rgb = malloc(n * 3);
   im->depth = s->depth ? malloc(n * sizeof(float)) : NULL;

@@ -34,7 +34,7 @@ static hatch_status make_dir(const char *path, char *err) {
   return HATCH_OK;
 }
 
-static hatch_status write_jpeg(tjhandle tj, const char *path, const hatch_train_image *im, char *err) {
+static hatch_status write_jpeg(tjhandle tj, const char *path, const hatch_sample_image *im, char *err) {
   unsigned char *jpeg = NULL;
   unsigned long size = 0;
   if (tjCompress2(tj, im->rgb, im->width, 0, im->height, TJPF_RGB, &jpeg, &size, TJSAMP_444, 95, TJFLAG_ACCURATEDCT) != 0) {

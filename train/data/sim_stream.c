@@ -124,7 +124,7 @@ hatch_status hatch_sim_stream_next(hatch_sim_stream *st, hatch_train_sample *out
   size_t px = (size_t)size * (size_t)size;
   out->n_images = st->world.n_views;
   for (int v = 0; v < st->world.n_views; v++) {
-    hatch_train_image *im = &out->images[v];
+    hatch_sample_image *im = &out->images[v];
     const hatch_sim_camera *cam = &st->world.views[v];
     im->width = size, im->height = size;
     im->rgb = malloc(px * 3);   // (size, size, 3)

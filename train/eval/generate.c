@@ -100,20 +100,6 @@ static void grammar_mask(const hatch_generator *g, const hatch_plan_matcher *m) 
   }
 }
 
-/* RGB8 (h, w, 3) resized to (oh, ow) on the CPU backend with the runtime's resize (bicubic). */
-static hatch_status resize_rgb(hatch_backend *be, const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh) {
-  int64_t ne_s[3] = {3, w, h}, ne_d[3] = {3, ow, oh};
-  hatch_tensor *a = NULL, *b = NULL;
-  hatch_status st = hatch_tensor_create(be, HATCH_TYPE_U8, 3, ne_s, &a);
-  if (st == HATCH_OK) st = hatch_tensor_create(be, HATCH_TYPE_U8, 3, ne_d, &b);
-  if (st == HATCH_OK) st = hatch_tensor_write(a, src, (size_t)w * h * 3);
-  if (st == HATCH_OK) st = hatch_image_resize(be, b, a);
-  if (st == HATCH_OK) st = hatch_tensor_read(b, dst, (size_t)ow * oh * 3);
-  hatch_tensor_destroy(a);
-  hatch_tensor_destroy(b);
-  return st;
-}
-
 hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample *s, const hatch_generate_options *opt,
                                     hatch_generation *out) {
   memset(out, 0, sizeof *out);
@@ -135,7 +121,7 @@ hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample
     uint8_t *resized = NULL;
     if (ow != im->width || oh != im->height) {
       if (!(resized = malloc((size_t)ow * oh * 3))) st = HATCH_ERR_OUT_OF_MEMORY;
-      else st = resize_rgb(g->be, im->rgb, im->width, im->height, resized, ow, oh);
+      else st = hatch_image_resize_rgb8(g->be, im->rgb, im->width, im->height, resized, ow, oh);
       rgb = resized;
     }
     if (st == HATCH_OK) st = hatch_model_encode_image(g->model, rgb, ow, oh, &emb[k]);

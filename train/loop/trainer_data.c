@@ -31,16 +31,9 @@ static hatch_status resize_sample(hatch_trainer *t, hatch_train_sample *s, int s
   for (int k = 0; k < s->n_images; k++) {
     hatch_sample_image *im = &s->images[k];
     if (im->width == size && im->height == size) continue;
-    int64_t ne_s[3] = {3, im->width, im->height}, ne_d[3] = {3, size, size};
-    hatch_tensor *a = NULL, *b = NULL;
     uint8_t *dst = malloc((size_t)size * size * 3);
-    hatch_status st = dst ? hatch_tensor_create(t->cpu, HATCH_TYPE_U8, 3, ne_s, &a) : HATCH_ERR_OUT_OF_MEMORY;
-    if (st == HATCH_OK) st = hatch_tensor_create(t->cpu, HATCH_TYPE_U8, 3, ne_d, &b);
-    if (st == HATCH_OK) st = hatch_tensor_write(a, im->rgb, (size_t)im->width * im->height * 3);
-    if (st == HATCH_OK) st = hatch_image_resize(t->cpu, b, a);
-    if (st == HATCH_OK) st = hatch_tensor_read(b, dst, (size_t)size * size * 3);
-    hatch_tensor_destroy(a);
-    hatch_tensor_destroy(b);
+    hatch_status st = dst ? hatch_image_resize_rgb8(t->cpu, im->rgb, im->width, im->height, dst, size, size)
+                          : HATCH_ERR_OUT_OF_MEMORY;
     if (st != HATCH_OK) {
       free(dst);
       return st;

@@ -2,7 +2,7 @@
 #ifndef HATCH_TRAINER_INTERNAL_H
 #define HATCH_TRAINER_INTERNAL_H
 
-#include "hatch/train_model.h" /* before train_sample.h: the model's image type wins its name */
+#include "hatch/train_model.h"
 
 #include "hatch/backend.h"
 #include "hatch/sim_dataset.h"

@@ -96,6 +96,8 @@ hatch_status hatch_set_rows_at(hatch_backend *be, hatch_tensor *dst, const hatch
 /* Bicubic resize of an RGB8 image, PIL's algorithm (a = -0.5, support widened when downscaling,
  * horizontal then vertical pass, each rounded to 8 bits): src U8 (3, w, h) -> dst U8 (3, w', h'). */
 hatch_status hatch_image_resize(hatch_backend *be, hatch_tensor *dst, const hatch_tensor *src);
+/* The same from host memory: src (h, w, 3) RGB8 -> dst (oh, ow, 3), through temporary tensors on be. */
+hatch_status hatch_image_resize_rgb8(hatch_backend *be, const uint8_t *src, int w, int h, uint8_t *dst, int ow, int oh);
 
 typedef struct hatch_patchify_params {
   int patch;         /* 14 */

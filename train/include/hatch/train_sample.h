@@ -34,11 +34,6 @@ typedef struct hatch_sample_image {
   bool has_camera;           /* camera below is valid (intrinsics + pose) */
   hatch_pinhole_camera camera;
 } hatch_sample_image;
-/* TRANSITIONAL (removed when the data code is renamed): the old name, unless the model header (which
- * has its own hatch_train_image, the model's pixel input) came first. */
-#ifndef HATCH_TRAIN_MODEL_H
-typedef hatch_sample_image hatch_train_image;
-#endif
 
 typedef struct hatch_train_sample {
   char id[128];              /* MindCube id; the setting is a substring ("among_0042_q3") */
