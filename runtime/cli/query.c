@@ -198,7 +198,17 @@ int hatch_cmd_query(int argc, char **argv) {
     hatch_error err = {""};
     hatch_frame_set *set = NULL;
     st = hatch_rig_open(cams, n_cams, NULL, &rig, &err);
-    if (st == HATCH_OK) st = hatch_rig_next_set(rig, 5000, &set);
+    /* The first sets may come before a slow camera's first frame (sync does not wait for a camera that
+     * has said nothing yet): take sets until one holds every camera, for up to 5 s. */
+    double t_wait = hatch_bench_now_ns();
+    while (st == HATCH_OK) {
+      if ((st = hatch_rig_next_set(rig, 5000, &set)) != HATCH_OK) break;
+      bool full = true;
+      for (int k = 0; k < n_cams; k++) full = full && set->frames[k];
+      if (full || ms_since(t_wait) > 5000) break;
+      hatch_frame_set_release(set);
+      set = NULL;
+    }
     for (int k = 0; st == HATCH_OK && k < n_cams; k++) {
       const hatch_frame *f = set->frames[k];
       hatch_camera_stats cs;
