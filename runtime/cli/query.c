@@ -79,27 +79,6 @@ static hatch_status decode_file(const char *path, uint8_t **rgb, int *w, int *h,
   return st;
 }
 
-/* Pillow-exact bicubic to the model's size on the CPU reference (what the HF processor does). */
-/* Which tokens keep the plan grammar alive after `m`; stop tokens (EOS, <|im_end|>) only once the
- * plan is complete. */
-static void grammar_mask(const hatch_tokenizer *tok, const hatch_plan_matcher *m, const hatch_stop_list *stop,
-                         int32_t n_vocab, bool *allowed) {
-  bool complete = hatch_plan_matcher_complete(m);
-  for (int32_t id = 0; id < n_vocab; id++) {
-    allowed[id] = false;
-    if (hatch_stop_list_has_token(stop, id)) {
-      allowed[id] = complete;
-      continue;
-    }
-    if (complete || id >= hatch_tokenizer_n_vocab(tok) || hatch_tokenizer_is_special(tok, id)) continue;
-    const char *bytes;
-    size_t len;
-    if (hatch_tokenizer_token_bytes(tok, id, &bytes, &len) != HATCH_OK || len == 0) continue;
-    hatch_plan_matcher trial = *m;
-    allowed[id] = hatch_plan_matcher_feed(&trial, bytes, len);
-  }
-}
-
 static double ms_since(double t0) { return (hatch_bench_now_ns() - t0) / 1e6; }
 
 int hatch_cmd_query(int argc, char **argv) {
@@ -281,7 +260,7 @@ int hatch_cmd_query(int argc, char **argv) {
   bool ended = false;
   size_t keep = 0;
   while (n_gen < max_tokens && st == HATCH_OK) {
-    grammar_mask(tok, &pm, stop, vocab, allowed);
+    hatch_plan_token_mask(tok, &pm, stop, vocab, allowed);
     int32_t t;
     if ((st = hatch_sampler_sample(sampler, logits, allowed, &t)) != HATCH_OK) break;
     const char *bytes = "";

@@ -91,10 +91,6 @@ int hatch_train_cmd_train(int argc, char **argv) {
   }
   if (!o.out_dir || !o.tokenizer_path || !stages) return fprintf(stderr, "hatch-train train: need --out, --tokenizer and --stages\n"), usage(), 2;
   if (hatch_trainer_parse_stages(stages, &o, why) != HATCH_OK) return fprintf(stderr, "hatch-train train: %s\n", why), 2;
-  if (o.batch < 1 || o.batch > 64) return fprintf(stderr, "hatch-train train: --batch must be 1..64\n"), 2;
-  if (o.image_size < 56 || o.image_size % 28) return fprintf(stderr, "hatch-train train: --image-size must be a multiple of 28, >= 56\n"), 2;
-  if (o.grpo_group < 2 || o.grpo_group > 64) return fprintf(stderr, "hatch-train train: --grpo-group must be 2..64\n"), 2;
-  if (o.eval_samples < 1) return fprintf(stderr, "hatch-train train: --eval-samples must be >= 1\n"), 2;
   hatch_trainer_report rep = {""};
   hatch_status st = hatch_trainer_run(&o, &rep);
   if (st != HATCH_OK) {

@@ -17,20 +17,19 @@ struct hatch_generator {
   hatch_model *model;
   hatch_tokenizer *tok;
   int32_t vocab;
-  int32_t stop[2];       /* EOS and <|im_end|> (-1 when absent) */
+  hatch_stop_list *stop; /* EOS, <|im_end|>, <|endoftext|> */
   float *logits;         /* (vocab) */
   bool *allowed;         /* (vocab) grammar mask */
   bool *plain;           /* (vocab) unconstrained mask: every token but the special ones (an
                             <|image_pad|> or <|vision_start|> in a response is never valid), stops allowed */
 };
 
-static bool is_stop(const hatch_generator *g, int32_t t) { return t >= 0 && (t == g->stop[0] || t == g->stop[1]); }
-
 void hatch_generator_close(hatch_generator *g) {
   if (!g) return;
   free(g->logits);
   free(g->allowed);
   free(g->plain);
+  hatch_stop_list_destroy(g->stop);
   hatch_tokenizer_destroy(g->tok);
   hatch_model_destroy(g->model);
   hatch_backend_destroy(g->be);
@@ -58,17 +57,16 @@ hatch_status hatch_generator_open(const char *path, int n_threads, hatch_generat
   }
   if (st == HATCH_OK) {
     g->vocab = (int32_t)hatch_model_config(g->model)->text.vocab_size;
-    g->stop[0] = hatch_tokenizer_eos_id(g->tok);
-    g->stop[1] = hatch_tokenizer_find(g->tok, "<|im_end|>", 10);
+    if ((st = hatch_stop_list_create(&g->stop)) == HATCH_OK) st = hatch_stop_list_add_defaults(g->stop, g->tok);
     g->logits = malloc(sizeof(float) * (size_t)g->vocab);
     g->allowed = malloc(sizeof(bool) * (size_t)g->vocab);
     g->plain = malloc(sizeof(bool) * (size_t)g->vocab);
-    if (!g->logits || !g->allowed || !g->plain) st = HATCH_ERR_OUT_OF_MEMORY;
+    if (st == HATCH_OK && (!g->logits || !g->allowed || !g->plain)) st = HATCH_ERR_OUT_OF_MEMORY;
   }
   if (st == HATCH_OK) {
     int32_t n_tok = hatch_tokenizer_n_vocab(g->tok);
     for (int32_t id = 0; id < g->vocab; id++)
-      g->plain[id] = is_stop(g, id) || (id < n_tok && !hatch_tokenizer_is_special(g->tok, id));
+      g->plain[id] = hatch_stop_list_has_token(g->stop, id) || (id < n_tok && !hatch_tokenizer_is_special(g->tok, id));
   }
   if (st != HATCH_OK) {
     hatch_generator_close(g);
@@ -80,25 +78,6 @@ hatch_status hatch_generator_open(const char *path, int n_threads, hatch_generat
 
 const hatch_tokenizer *hatch_generator_tokenizer(const hatch_generator *g) { return g->tok; }
 
-
-/* Tokens that keep the plan grammar alive; stop tokens only once the plan is complete. */
-static void grammar_mask(const hatch_generator *g, const hatch_plan_matcher *m) {
-  bool complete = hatch_plan_matcher_complete(m);
-  int32_t n_tok = hatch_tokenizer_n_vocab(g->tok);
-  for (int32_t id = 0; id < g->vocab; id++) {
-    g->allowed[id] = false;
-    if (is_stop(g, id)) {
-      g->allowed[id] = complete;
-      continue;
-    }
-    if (complete || id >= n_tok || hatch_tokenizer_is_special(g->tok, id)) continue;
-    const char *bytes;
-    size_t len;
-    if (hatch_tokenizer_token_bytes(g->tok, id, &bytes, &len) != HATCH_OK || len == 0) continue;
-    hatch_plan_matcher trial = *m;
-    g->allowed[id] = hatch_plan_matcher_feed(&trial, bytes, len);
-  }
-}
 
 hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample *s, const hatch_generate_options *opt,
                                     hatch_generation *out) {
@@ -147,10 +126,10 @@ hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample
   hatch_plan_matcher pm;
   hatch_plan_matcher_init(&pm, &lim);
   while (out->n_ids < max_tokens) {
-    if (opt->constrained) grammar_mask(g, &pm);
+    if (opt->constrained) hatch_plan_token_mask(g->tok, &pm, g->stop, g->vocab, g->allowed);
     int32_t t;
     if ((st = hatch_sampler_sample(sampler, g->logits, opt->constrained ? g->allowed : g->plain, &t)) != HATCH_OK) goto done;
-    if (is_stop(g, t)) {
+    if (hatch_stop_list_has_token(g->stop, t)) {
       out->stopped = true;
       break;
     }

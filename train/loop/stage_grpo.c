@@ -68,7 +68,7 @@ hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metric
   double reward_sum = 0, answer_sum = 0, action_sum = 0, format_sum = 0;
   int64_t tokens = 0, kept = 0;
   for (int b = 0; b < B && st == HATCH_OK; b++) {
-    float rewards[64];
+    float rewards[HATCH_TRAINER_MAX_GROUP];
     for (int g = 0; g < G && st == HATCH_OK; g++) {
       rollout *r = &ro[b * G + g];
       hatch_generate_options go = {.temperature = t->o->grpo_temperature, .top_p = 1.0f,
@@ -86,7 +86,7 @@ hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metric
       action_sum += r->reward.action, format_sum += r->reward.format;
     }
     if (st != HATCH_OK) break;
-    float adv[64];
+    float adv[HATCH_TRAINER_MAX_GROUP];
     bool dropped = hatch_grpo_advantages(rewards, G, &t->o->grpo, adv);
     for (int g = 0; g < G; g++) {
       ro[b * G + g].advantage = adv[g];

@@ -32,24 +32,21 @@ hatch_status stage_pasta_step(hatch_trainer *t, int64_t step, trainer_step_metri
     return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "PaStA: the loss grid (%d) and the target grid (%d) differ",
                         t->o->pasta.n, t->o->pasta_targets.grid);
   hatch_train_sample *batch = calloc((size_t)B, sizeof *batch);
-  float *S = malloc(sizeof(float) * (size_t)N * N), *dfeat = NULL;
-  if (!batch || !S) {
-    free(batch), free(S);
-    return HATCH_ERR_OUT_OF_MEMORY;
-  }
+  float *dfeat = NULL;
+  if (!batch) return HATCH_ERR_OUT_OF_MEMORY;
   hatch_status st = trainer_samples(t, step, B, batch);
   double loss = 0;
   int used = 0;
   int64_t dim = t->cfg.vision.out_hidden_size;
   /* Pairs first (to know how many count in the mean), then forward/backward per pair. */
-  int pa[64], pb[64];
+  int pa[HATCH_TRAINER_MAX_BATCH], pb[HATCH_TRAINER_MAX_BATCH];
   float *targets = calloc((size_t)B, sizeof(float) * (size_t)N * N);
   if (!targets) st = HATCH_ERR_OUT_OF_MEMORY;
-  for (int b = 0; b < B && b < 64 && st == HATCH_OK; b++) {
+  for (int b = 0; b < B && st == HATCH_OK; b++) {
     best_pair(t, &batch[b], targets + (size_t)b * N * N, &pa[b], &pb[b]);
     used += pa[b] >= 0;
   }
-  for (int b = 0; b < B && b < 64 && st == HATCH_OK; b++) {
+  for (int b = 0; b < B && st == HATCH_OK; b++) {
     if (pa[b] < 0) continue;
     const hatch_sample_image *x = &batch[b].images[pa[b]], *y = &batch[b].images[pb[b]];
     hatch_train_image imgs[2] = {{x->rgb, x->width, x->height}, {y->rgb, y->width, y->height}};
@@ -80,6 +77,6 @@ hatch_status stage_pasta_step(hatch_trainer *t, int64_t step, trainer_step_metri
   sm->loss = used ? loss : 0;
   trainer_metric(sm, "pairs", used);
   for (int b = 0; b < B; b++) hatch_train_sample_clear(&batch[b]);
-  free(batch), free(S), free(dfeat), free(targets);
+  free(batch), free(dfeat), free(targets);
   return st;
 }

@@ -11,30 +11,26 @@ static int model_images(const hatch_train_sample *s, hatch_train_image *out) {
   return s->n_images;
 }
 
-/* Forward + backward of one sequence with d logp = scale at every target (scale = -1/N for a mean
- * CE). Returns Σ logp over the targets in *sum_logp. */
-hatch_status trainer_seq_backward(hatch_trainer *t, const hatch_train_sample *s, const hatch_token_seq *seq,
-                                  const float *d_logp_or_null, float scale, double *sum_logp, float *logp_out);
-
-hatch_status trainer_seq_backward(hatch_trainer *t, const hatch_train_sample *s, const hatch_token_seq *seq,
-                                  const float *d_logp_or_null, float scale, double *sum_logp, float *logp_out) {
+/* Forward + backward of one sequence with d logp = scale at every target (scale = -1/N: a mean CE
+ * over the batch's N target tokens). *sum_logp: Σ logp over the targets. */
+static hatch_status seq_backward(hatch_trainer *t, const hatch_train_sample *s, const hatch_token_seq *seq, float scale,
+                                 double *sum_logp) {
   hatch_train_image imgs[HATCH_SAMPLE_MAX_IMAGES];
   int n_img = model_images(s, imgs);
-  float *logp = logp_out ? logp_out : malloc(sizeof(float) * (size_t)seq->n);
-  float *d = malloc(sizeof(float) * (size_t)seq->n);
+  float *logp = malloc(sizeof(float) * (size_t)seq->n), *d = malloc(sizeof(float) * (size_t)seq->n);
   hatch_status st = (!logp || !d) ? HATCH_ERR_OUT_OF_MEMORY : HATCH_OK;
   if (st == HATCH_OK) st = hatch_train_forward(t->model, seq->ids, seq->n, imgs, n_img, seq->targets, logp);
   if (st == HATCH_OK) {
     double sum = 0;
     for (int i = 0; i < seq->n; i++) {
-      d[i] = seq->targets[i] >= 0 ? (d_logp_or_null ? d_logp_or_null[i] : scale) : 0.0f;
+      d[i] = seq->targets[i] >= 0 ? scale : 0.0f;
       if (seq->targets[i] >= 0) sum += logp[i];
     }
-    if (sum_logp) *sum_logp = sum;
-    if (scale != 0 || d_logp_or_null) st = hatch_train_backward(t->model, d);
+    *sum_logp = sum;
+    st = hatch_train_backward(t->model, d);
   }
   if (st != HATCH_OK) trainer_fail(t, st, "%s: forward/backward of %d tokens", s->source, seq->n);
-  if (!logp_out) free(logp);
+  free(logp);
   free(d);
   return st;
 }
@@ -62,7 +58,7 @@ hatch_status stage_sft_step(hatch_trainer *t, hatch_target_kind kind, int64_t st
   double loss = 0;
   for (int b = 0; b < B && st == HATCH_OK; b++) {
     double sum = 0;
-    st = trainer_seq_backward(t, &batch[b], &seqs[b], NULL, -1.0f / (float)(n_targets ? n_targets : 1), &sum, NULL);
+    st = seq_backward(t, &batch[b], &seqs[b], -1.0f / (float)(n_targets ? n_targets : 1), &sum);
     loss -= sum / (double)(n_targets ? n_targets : 1);
   }
   sm->loss = loss;

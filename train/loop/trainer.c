@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "hatch/bpe_train.h"
 #include "trainer_internal.h"
 
@@ -72,9 +74,41 @@ static hatch_status new_optimizer(hatch_trainer *t) {
   return hatch_adamw_create(hatch_train_model_n_params(t->model), t->descs, t->n_descs, &ao, &t->opt);
 }
 
+/* On resume: drop the metrics lines of steps after the checkpoint (a run that died past its last
+ * checkpoint logged them; the resumed run logs them again). Rewritten beside, then renamed. */
+static hatch_status trim_metrics(hatch_trainer *t) {
+  const char *path = t->path[PATH_METRICS];
+  FILE *in = fopen(path, "r");
+  if (!in) return HATCH_OK; /* nothing logged yet */
+  char tmp[1100], line[8192];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *out = fopen(tmp, "w");
+  if (!out) {
+    fclose(in);
+    return trainer_fail(t, HATCH_ERR_IO, "%s: cannot write", tmp);
+  }
+  while (fgets(line, sizeof line, in)) {
+    cJSON *js = cJSON_Parse(line);
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(js, "step");
+    bool later = cJSON_IsNumber(step) && step->valuedouble > (double)t->global_step;
+    cJSON_Delete(js);
+    if (!later) fputs(line, out);
+  }
+  fclose(in);
+  if (fclose(out) != 0 || rename(tmp, path) != 0) return trainer_fail(t, HATCH_ERR_IO, "%s: cannot rewrite", path);
+  return HATCH_OK;
+}
+
 static hatch_status setup(hatch_trainer *t) {
   const hatch_trainer_options *o = t->o;
   hatch_status st;
+  if (o->batch < 1 || o->batch > HATCH_TRAINER_MAX_BATCH || o->grpo_group < 2 || o->grpo_group > HATCH_TRAINER_MAX_GROUP ||
+      o->image_size < 56 || o->image_size % 28 || o->eval_samples < 1 || o->n_stages < 1)
+    return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT,
+                        "options: batch 1..%d, grpo group 2..%d, image size a multiple of 28 >= 56, eval samples >= 1 "
+                        "and at least one stage (got %d, %d, %d, %d, %d)",
+                        HATCH_TRAINER_MAX_BATCH, HATCH_TRAINER_MAX_GROUP, o->batch, o->grpo_group, o->image_size,
+                        o->eval_samples, o->n_stages);
   if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST)
     return trainer_fail(t, HATCH_ERR_IO, "%s: cannot create the run directory: %s", o->out_dir, strerror(errno));
   const char *names[4] = {"checkpoint.bin", "metrics.jsonl", "model-f32.gguf", ".rollout-f32.gguf"};
@@ -111,7 +145,7 @@ static hatch_status setup(hatch_trainer *t) {
       return trainer_fail(t, st, "%s", dr.message);
   }
   if ((st = new_optimizer(t)) != HATCH_OK) return trainer_fail(t, st, "optimizer");
-  if (o->resume && (st = trainer_checkpoint_read(t)) != HATCH_OK) return st;
+  if (o->resume && ((st = trainer_checkpoint_read(t)) != HATCH_OK || (st = trim_metrics(t)) != HATCH_OK)) return st;
   if ((st = hatch_metrics_open(t->path[PATH_METRICS], o->resume, &t->metrics)) != HATCH_OK)
     return trainer_fail(t, st, "%s: cannot open the metrics log", t->path[PATH_METRICS]);
   return HATCH_OK;

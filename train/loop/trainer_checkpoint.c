@@ -16,7 +16,7 @@ hatch_status trainer_checkpoint_write(hatch_trainer *t) {
   char state[512];
   snprintf(state, sizeof state,
            "{\"global_step\":%lld,\"stage_index\":%d,\"stage_step\":%lld,\"adam_t\":%lld,\"jsonl_consumed\":%lld,"
-           "\"seed\":%llu,\"n_stages\":%d}",
+           "\"seed\":\"%016llx\",\"n_stages\":%d}",
            (long long)t->global_step, t->stage_index, (long long)t->stage_step,
            (long long)hatch_adamw_step_count(t->opt), (long long)t->jsonl_consumed, (unsigned long long)t->o->seed,
            t->o->n_stages);
@@ -50,22 +50,25 @@ hatch_status trainer_checkpoint_read(hatch_trainer *t) {
   int64_t n = hatch_train_model_n_params(t->model);
   char *state = NULL;
   cJSON *js = NULL;
-  long long gs, si, ss, at, jc, seed, ns;
+  long long gs, si, ss, at, jc, ns;
+  char seed_hex[17];
   if ((st = hatch_ckpt_check_layout(c, n, t->descs, t->n_descs, &rep)) != HATCH_OK) goto fail;
   if ((st = hatch_ckpt_read_f32(c, "params", hatch_train_model_params(t->model), n, &rep)) != HATCH_OK) goto fail;
   if ((st = hatch_ckpt_read_json(c, "state", &state, &rep)) != HATCH_OK) goto fail;
   js = cJSON_Parse(state);
   if (!js || !json_int(js, "global_step", &gs) || !json_int(js, "stage_index", &si) || !json_int(js, "stage_step", &ss) ||
-      !json_int(js, "adam_t", &at) || !json_int(js, "jsonl_consumed", &jc) || !json_int(js, "seed", &seed) ||
+      !json_int(js, "adam_t", &at) || !json_int(js, "jsonl_consumed", &jc) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(js, "seed")) ||
       !json_int(js, "n_stages", &ns)) {
     st = HATCH_ERR_CORRUPT;
     snprintf(rep.message, sizeof rep.message, "%s: section 'state' lacks a field", path);
     goto fail;
   }
-  if ((uint64_t)seed != (t->o->seed & ((1ull << 53) - 1)) && (uint64_t)seed != t->o->seed) {
+  snprintf(seed_hex, sizeof seed_hex, "%016llx", (unsigned long long)t->o->seed);
+  /* The seed as hex text: a JSON number would lose bits past 2^53. */
+  if (strcmp(cJSON_GetObjectItemCaseSensitive(js, "seed")->valuestring, seed_hex) != 0) {
     st = HATCH_ERR_INVALID_ARGUMENT;
-    snprintf(rep.message, sizeof rep.message, "%s: written with --seed %lld, this run has %llu", path, seed,
-             (unsigned long long)t->o->seed);
+    snprintf(rep.message, sizeof rep.message, "%s: written with seed 0x%s, this run has --seed %llu", path,
+             cJSON_GetObjectItemCaseSensitive(js, "seed")->valuestring, (unsigned long long)t->o->seed);
     goto fail;
   }
   if (ns != t->o->n_stages || si > ns || ss < 0 || (si < ns && ss > t->o->stages[si].steps)) {

@@ -49,4 +49,11 @@ bool hatch_stop_list_has_token(const hatch_stop_list *s, int32_t id);
 bool hatch_stop_list_check(const hatch_stop_list *s, int32_t id, const char *text, size_t len, size_t new_bytes,
                            size_t *keep);
 
+/* ---- constrained decoding ------------------------------------------------------------------------
+ * allowed (n_vocab): the tokens whose bytes keep the plan matcher m alive (special tokens never);
+ * stop tokens only once the plan is complete, then nothing else. */
+struct hatch_plan_matcher;
+void hatch_plan_token_mask(const hatch_tokenizer *tok, const struct hatch_plan_matcher *m, const hatch_stop_list *stop,
+                           int32_t n_vocab, bool *allowed);
+
 #endif

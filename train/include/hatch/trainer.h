@@ -30,6 +30,8 @@ const char *hatch_stage_name(hatch_stage s);
 int hatch_stage_from_name(const char *name);
 
 #define HATCH_TRAINER_MAX_STAGES 8
+#define HATCH_TRAINER_MAX_BATCH 64   /* samples per step */
+#define HATCH_TRAINER_MAX_GROUP 64   /* GRPO rollouts per prompt */
 
 typedef struct hatch_stage_plan {
   hatch_stage stage;
@@ -47,7 +49,7 @@ typedef struct hatch_trainer_options {
   int threads;                 /* 0: all cores */
   int image_size;              /* synthetic views (square, multiple of 28) */
   unsigned settings;           /* HATCH_SIM_SETTING_BIT mask; 0 = rotation | around | among */
-  int batch;                   /* samples per step (pairs for pasta, prompts for grpo) */
+  int batch;                   /* samples per step (pairs for pasta, prompts for grpo), 1..HATCH_TRAINER_MAX_BATCH */
   int n_stages;
   hatch_stage_plan stages[HATCH_TRAINER_MAX_STAGES];
   float min_lr_ratio;          /* cosine floor as a fraction of the peak (0.1) */
@@ -56,7 +58,7 @@ typedef struct hatch_trainer_options {
   float weight_decay;          /* AdamW, matrices only (0.01) */
   hatch_pasta_loss_options pasta;
   hatch_pasta_options pasta_targets;
-  int grpo_group;              /* rollouts per prompt (4) */
+  int grpo_group;              /* rollouts per prompt (4), 2..HATCH_TRAINER_MAX_GROUP */
   float grpo_temperature;      /* sampling temperature of rollouts (1.0) */
   int grpo_max_tokens;         /* (96) */
   hatch_grpo_options grpo;
