@@ -331,7 +331,7 @@ static void test_stream(hatch_test_ctx *c) {
           dt > 0 ? n / dt : 0);
   for (int s2 = 0; s2 < HATCH_SIM_SETTING_COUNT; s2++)
     HATCH_EXPECT(c, per_setting[s2] >= N_STREAM / 8, "setting %s has %d samples", hatch_sim_setting_name(s2), per_setting[s2]);
-  for (int k = 0; k < HATCH_SIM_Q_TEMPLATE_COUNT; k++) {
+  for (int k = 0; k < HATCH_SIM_Q_SPATIAL_COUNT; k++) {
     fprintf(stderr, "  %-14s %d\n", hatch_sim_template_name(k), per_kind[k]);
     HATCH_EXPECT(c, per_kind[k] >= 10, "template %s has %d samples", hatch_sim_template_name(k), per_kind[k]);
   }
@@ -342,7 +342,7 @@ static void test_stream(hatch_test_ctx *c) {
   }
   /* Text-only learner: trained on even samples (answer rate of each option text, and of its colour
    * and category words), picks the best-scoring option on odd samples. Must stay near chance. */
-  for (int kind = 0; kind < HATCH_SIM_Q_TEMPLATE_COUNT; kind++) {
+  for (int kind = 0; kind < HATCH_SIM_Q_SPATIAL_COUNT; kind++) {
     enum { MAXT = 256 };
     static char names[MAXT][64];
     static int shown[MAXT], won[MAXT];
@@ -423,6 +423,64 @@ done:
   hatch_sim_stream_destroy(a), hatch_sim_stream_destroy(b), hatch_sim_stream_destroy(d);
 }
 
+/* Grounding questions against fresh id renders: main_object's answer fills the most pixels of its
+ * view (1.3x the runner-up); visible's answer covers >= 1% of the view and no distractor has a pixel. */
+static int option_object(const hatch_sim_world *w, const hatch_sim_question *q, int k) {
+  for (int o = 0; o < w->n_objects; o++) {
+    char text[HATCH_PLAN_MAX_TEXT + 1];
+    snprintf(text, sizeof text, "%s", w->objects[o].name);
+    if (text[0] >= 'a' && text[0] <= 'z') text[0] = (char)(text[0] - 'a' + 'A');
+    if (!strcmp(text, q->options[k])) return o;
+  }
+  return -1;
+}
+
+static void test_grounding(hatch_test_ctx *c) {
+  hatch_sim_stream_options o = {.seed = 77, .image_size = 112, .questions_per_world = 4, .n_samples = 160, .grounding = true};
+  hatch_sim_stream *st = NULL;
+  HATCH_EXPECT_OK(c, hatch_sim_stream_create(&o, &st, NULL));
+  if (!st) return;
+  int16_t *ids = malloc(112 * 112 * sizeof *ids);
+  int per_kind[HATCH_SIM_Q_TEMPLATE_COUNT] = {0}, letters[4] = {0}, n = 0;
+  hatch_train_sample s = {0};
+  while (ids && hatch_sim_stream_next(st, &s) == HATCH_OK) {
+    const hatch_sim_world *w = hatch_sim_stream_world(st, NULL);
+    const hatch_sim_question *q = hatch_sim_stream_question(st);
+    per_kind[q->kind]++, n++;
+    letters[q->answer]++;
+    HATCH_EXPECT(c, q->kind == HATCH_SIM_Q_MAIN_OBJECT || q->kind == HATCH_SIM_Q_VISIBLE, "%s: kind %s", s.id,
+                 hatch_sim_template_name(q->kind));
+    HATCH_EXPECT(c, q->n_options >= 3 && option_object(w, q, q->answer) == q->answer_object, "%s: options", s.id);
+    /* the view is the question's image number */
+    int view = -1;
+    const char *img = strstr(q->text, "image ");
+    if (img) view = atoi(img + 6) - 1;
+    HATCH_EXPECT(c, view == q->from && view >= 0 && view < w->n_views, "%s: asks about view %d, from %d", s.id, view, q->from);
+    if (view < 0 || view >= w->n_views || hatch_sim_render_ids(w, view, ids) != HATCH_OK) continue;
+    int px[HATCH_SIM_MAX_OBJECTS] = {0};
+    for (int i = 0; i < 112 * 112; i++)
+      if (ids[i] >= 0 && ids[i] < w->n_objects) px[ids[i]]++;
+    for (int k = 0; k < q->n_options; k++) {
+      int ob = option_object(w, q, k);
+      HATCH_EXPECT(c, ob >= 0, "%s: option '%s' is no object", s.id, q->options[k]);
+      if (ob < 0 || k == q->answer) continue;
+      if (q->kind == HATCH_SIM_Q_MAIN_OBJECT)
+        HATCH_EXPECT(c, px[q->answer_object] * 10 >= px[ob] * 13, "%s: '%s' (%d px) vs answer (%d px)", s.id,
+                     q->options[k], px[ob], px[q->answer_object]);
+      else
+        HATCH_EXPECT(c, px[ob] == 0, "%s: distractor '%s' has %d px in the view", s.id, q->options[k], px[ob]);
+    }
+    HATCH_EXPECT(c, px[q->answer_object] * 100 >= 112 * 112, "%s: answer covers %d px", s.id, px[q->answer_object]);
+  }
+  hatch_train_sample_clear(&s);
+  HATCH_EXPECT(c, n == 160, "stream gave %d samples", n);
+  HATCH_EXPECT(c, per_kind[HATCH_SIM_Q_MAIN_OBJECT] >= 40 && per_kind[HATCH_SIM_Q_VISIBLE] >= 40, "kinds %d / %d",
+               per_kind[HATCH_SIM_Q_MAIN_OBJECT], per_kind[HATCH_SIM_Q_VISIBLE]);
+  for (int k = 0; k < 3; k++) HATCH_EXPECT(c, letters[k] >= 20, "letter %c: %d of %d", 'A' + k, letters[k], n);
+  free(ids);
+  hatch_sim_stream_destroy(st);
+}
+
 int main(int argc, char **argv) {
   static const hatch_test_case cases[] = {
       {"rotation_answers", test_rotation_answers, false},
@@ -431,6 +489,7 @@ int main(int argc, char **argv) {
       {"bad_input", test_bad_input, false},
       {"determinism", test_determinism, false},
       {"stream", test_stream, false},
+      {"grounding", test_grounding, false},
   };
   return hatch_test_main(argc, argv, cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -13,7 +13,7 @@ unsigned hatch_train_parse_settings(const char *text);
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: hatch-train eval --model M.gguf (--data F.jsonl | --sim N [--seed S] [--image-size 112] [--settings LIST])\n"
+          "usage: hatch-train eval --model M.gguf (--data F.jsonl | --sim N [--seed S] [--image-size 112] [--settings LIST] [--grounding])\n"
           "                        [--constrained] [--max-tokens N] [--threads N] [--json OUT.json] [--show N]\n");
 }
 
@@ -66,7 +66,8 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     else if (!strcmp(a, "--image-size") && has) so.image_size = atoi(argv[++i]);
     else if (!strcmp(a, "--settings") && has) {
       if (!(so.settings = hatch_train_parse_settings(argv[++i]))) return fprintf(stderr, "hatch-train eval: bad --settings\n"), 2;
-    } else if (!strcmp(a, "--constrained")) go.constrained = true;
+    } else if (!strcmp(a, "--grounding")) so.grounding = true; /* the ground stage's questions */
+    else if (!strcmp(a, "--constrained")) go.constrained = true;
     else if (!strcmp(a, "--max-tokens") && has) go.max_tokens = atoi(argv[++i]);
     else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
     else if (!strcmp(a, "--json") && has) json = argv[++i];

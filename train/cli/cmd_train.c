@@ -10,9 +10,10 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: hatch-train train --out DIR --tokenizer tokenizer.json --stages pasta:N,qa:N,actor:N,grpo:N [options]\n"
-          "  --stages LIST        stages in order, NAME:STEPS[@LR] (pasta, qa, actor, grpo)\n"
+          "  --stages LIST        stages in order, NAME:STEPS[@LR] (ground, pasta, qa, actor, grpo)\n"
           "  --preset tiny|small  model size for a fresh model (default small)  --init F.gguf  start from weights\n"
           "  --data F.jsonl       MindCube-format training data instead of the synthetic world (pasta stays synthetic)\n"
+          "  --rgbd M.json        RGB-D + pose manifest: PaStA pairs from it, and half of each actor batch\n"
           "  --seed N  --threads N  --batch N (8)  --image-size N (112)  --settings rotation,around,among,free\n"
           "  --warmup N (20)  --clip F (1.0)  --weight-decay F (0.01)  --min-lr-ratio F (0.1)\n"
           "  --pasta-tau1 F --pasta-tau2 F (0.1)  --pasta-t-abs M (0.05)  --pasta-grid N (4)\n"
@@ -53,6 +54,7 @@ int hatch_train_cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--preset") && has) o.preset = argv[++i];
     else if (!strcmp(a, "--init") && has) o.init_gguf = argv[++i];
     else if (!strcmp(a, "--data") && has) o.data_jsonl = argv[++i];
+    else if (!strcmp(a, "--rgbd") && has) o.rgbd_manifest = argv[++i];
     else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(a, "--threads") && has) o.threads = atoi(argv[++i]);
     else if (!strcmp(a, "--batch") && has) o.batch = atoi(argv[++i]);

@@ -10,7 +10,7 @@
 
 const char *hatch_sim_template_name(hatch_sim_template t) {
   static const char *names[] = {"rotation_turn", "rotation_side", "among_behind", "among_side", "around_side",
-                                "closest"};
+                                "closest", "main_object", "visible"};
   return (unsigned)t < HATCH_SIM_Q_TEMPLATE_COUNT ? names[t] : "unknown";
 }
 
@@ -246,7 +246,7 @@ static void closest_candidates(const hatch_sim_world *w, const hatch_sim_visibil
   }
 }
 
-/* ---- questions -------------------------------------------------------------------------------- */
+/* ---- options --------------------------------------------------------------------------------- */
 
 void sim_option_text(const hatch_sim_object *ob, char out[HATCH_PLAN_MAX_TEXT + 1]) {
   size_t k = 0;
@@ -278,13 +278,70 @@ static void finish(const hatch_sim_world *w, const sim_candidate *c, uint64_t *r
     len += (size_t)snprintf(q->text + len, sizeof q->text - len, " %c. %s", 'A' + k, q->options[k]);
 }
 
+/* ---- grounding candidates ------------------------------------------------------------------ */
+
+static void main_object_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
+  for (int v = 0; v < w->n_views; v++) {
+    int a = dominant(vis, v);
+    if (a < 0) continue;
+    sim_candidate *c = cand_add(cs, HATCH_SIM_Q_MAIN_OBJECT, a, v, (v + 1) % w->n_views);
+    if (!c) return;
+    snprintf(c->stem, sizeof c->stem, "Which object fills the largest part of image %d?", v + 1);
+    for (int u = 0; u < w->n_views; u++) pool_add(c, dominant(vis, u), true);
+    for (int o = 0; o < w->n_objects; o++)
+      if (visible_any(vis, o)) pool_add(c, o, false);
+    if (!cand_usable(c)) cs->n--;
+  }
+}
+
+/* One candidate per view and clearly visible object (>= 1% of the view), against objects with no
+ * pixel in the view (those seen in other views first). */
+static void visible_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
+  for (int v = 0; v < w->n_views; v++) {
+    for (int a = 0; a < w->n_objects; a++) {
+      if (vis->pixels[v][a] * 100 < vis->view_pixels[v]) continue;
+      sim_candidate *c = cand_add(cs, HATCH_SIM_Q_VISIBLE, a, v, (v + 1) % w->n_views);
+      if (!c) return;
+      snprintf(c->stem, sizeof c->stem, "Which of these objects can be seen in image %d?", v + 1);
+      for (int o = 0; o < w->n_objects; o++)
+        if (vis->pixels[v][o] == 0) pool_add(c, o, visible_any(vis, o));
+      if (!cand_usable(c)) cs->n--;
+    }
+  }
+}
+
+/* ---- questions -------------------------------------------------------------------------------- */
+
+static bool make_args_ok(const hatch_sim_world *world, const hatch_sim_visibility *vis, int max_questions,
+                         const hatch_sim_question *out, const int *n_out) {
+  return world && vis && out && n_out && max_questions >= 0 && max_questions <= HATCH_SIM_MAX_QUESTIONS &&
+         world->n_views >= 2 && world->n_views <= HATCH_SIM_MAX_VIEWS && world->n_objects >= 0 &&
+         world->n_objects <= HATCH_SIM_MAX_OBJECTS && vis->n_views == world->n_views &&
+         vis->n_objects == world->n_objects;
+}
+
+/* Round-robin over templates [first, first + count) that have candidates, from a random one. */
+static int draw_questions(const hatch_sim_world *w, const sim_candidates *cs, uint64_t *rng, int first, int count,
+                          int max_questions, hatch_sim_question *out) {
+  bool used[SIM_MAX_CANDIDATES] = {false};
+  int start = rng_below(rng, count), n = 0, left = cs->n;
+  for (int round = 0; n < max_questions && left > 0; round++) {
+    hatch_sim_template t = (hatch_sim_template)(first + (start + round) % count);
+    int idx[SIM_MAX_CANDIDATES], m = 0;
+    for (int i = 0; i < cs->n; i++)
+      if (!used[i] && cs->items[i].kind == t) idx[m++] = i;
+    if (m == 0) continue;
+    int pick = idx[rng_below(rng, m)];
+    used[pick] = true, left--;
+    finish(w, &cs->items[pick], rng, &out[n++]);
+  }
+  return n;
+}
+
 hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis, uint64_t seed,
                                       int max_questions, hatch_sim_question *out, int *n_out) {
   if (n_out) *n_out = 0;
-  if (!world || !vis || !out || !n_out || max_questions < 0 || max_questions > HATCH_SIM_MAX_QUESTIONS ||
-      world->n_views < 2 || world->n_views > HATCH_SIM_MAX_VIEWS || world->n_objects < 0 ||
-      world->n_objects > HATCH_SIM_MAX_OBJECTS || vis->n_views != world->n_views || vis->n_objects != world->n_objects)
-    return HATCH_ERR_INVALID_ARGUMENT;
+  if (!make_args_ok(world, vis, max_questions, out, n_out)) return HATCH_ERR_INVALID_ARGUMENT;
   sim_candidates cs; /* ~100 KB on the stack: reentrant, no allocation */
   cs.n = 0;
   uint64_t rng = seed ^ 0xA5A5F00DCAFEull;
@@ -296,19 +353,20 @@ hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_
   default: return HATCH_ERR_INVALID_ARGUMENT;
   }
   closest_candidates(world, vis, &cs);
-  /* Round-robin over the templates that have candidates, starting at a random one. */
-  bool used[SIM_MAX_CANDIDATES] = {false};
-  int start = rng_below(&rng, HATCH_SIM_Q_TEMPLATE_COUNT), n = 0, left = cs.n;
-  for (int round = 0; n < max_questions && left > 0; round++) {
-    hatch_sim_template t = (hatch_sim_template)((start + round) % HATCH_SIM_Q_TEMPLATE_COUNT);
-    int idx[SIM_MAX_CANDIDATES], m = 0;
-    for (int i = 0; i < cs.n; i++)
-      if (!used[i] && cs.items[i].kind == t) idx[m++] = i;
-    if (m == 0) continue;
-    int pick = idx[rng_below(&rng, m)];
-    used[pick] = true, left--;
-    finish(world, &cs.items[pick], &rng, &out[n++]);
-  }
-  *n_out = n;
+  *n_out = draw_questions(world, &cs, &rng, 0, HATCH_SIM_Q_SPATIAL_COUNT, max_questions, out);
+  return HATCH_OK;
+}
+
+hatch_status hatch_sim_grounding_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis,
+                                                uint64_t seed, int max_questions, hatch_sim_question *out, int *n_out) {
+  if (n_out) *n_out = 0;
+  if (!make_args_ok(world, vis, max_questions, out, n_out)) return HATCH_ERR_INVALID_ARGUMENT;
+  sim_candidates cs;
+  cs.n = 0;
+  uint64_t rng = seed ^ 0x6E0D0B1EC7ull;
+  main_object_candidates(world, vis, &cs);
+  visible_candidates(world, vis, &cs);
+  *n_out = draw_questions(world, &cs, &rng, HATCH_SIM_Q_MAIN_OBJECT, HATCH_SIM_Q_TEMPLATE_COUNT - HATCH_SIM_Q_MAIN_OBJECT,
+                          max_questions, out);
   return HATCH_OK;
 }

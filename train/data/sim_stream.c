@@ -100,8 +100,8 @@ static hatch_status next_world(hatch_sim_stream *st) {
       if (s == HATCH_OK) s = hatch_sim_visibility_add_ids(&vis, &st->world, v, st->ids);
       if (s != HATCH_OK) return s;
     }
-    s = hatch_sim_questions_make(&st->world, &vis, seed, st->opt.questions_per_world, st->questions,
-                                 &st->n_questions);
+    s = (st->opt.grounding ? hatch_sim_grounding_questions_make : hatch_sim_questions_make)(
+        &st->world, &vis, seed, st->opt.questions_per_world, st->questions, &st->n_questions);
     if (s != HATCH_OK) return s;
     st->next_question = 0;
     if (st->n_questions > 0) return HATCH_OK;

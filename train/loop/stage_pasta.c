@@ -45,6 +45,10 @@ hatch_status stage_pasta_step(hatch_trainer *t, int64_t step, trainer_step_metri
   for (int b = 0; b < B && st == HATCH_OK; b++) {
     best_pair(t, &batch[b], targets + (size_t)b * N * N, &pa[b], &pb[b]);
     used += pa[b] >= 0;
+    /* Targets are per grid cell, so they hold at any resolution: now the model's size (manifest
+     * frames come at full size). */
+    if (pa[b] >= 0 && (st = trainer_resize_sample(t, &batch[b], t->o->image_size)) != HATCH_OK)
+      trainer_fail(t, st, "%s: resizing the images", batch[b].source);
   }
   for (int b = 0; b < B && st == HATCH_OK; b++) {
     if (pa[b] < 0) continue;

@@ -144,6 +144,11 @@ static hatch_status setup(hatch_trainer *t) {
     if ((st = hatch_mindcube_reader_open(o->data_jsonl, NULL, &t->jsonl, &dr)) != HATCH_OK)
       return trainer_fail(t, st, "%s", dr.message);
   }
+  if (o->rgbd_manifest) {
+    hatch_data_report dr = {0};
+    if ((st = hatch_rgbd_reader_open(o->rgbd_manifest, NULL, &t->rgbd, &dr)) != HATCH_OK)
+      return trainer_fail(t, st, "%s", dr.message);
+  }
   if ((st = new_optimizer(t)) != HATCH_OK) return trainer_fail(t, st, "optimizer");
   if (o->resume && ((st = trainer_checkpoint_read(t)) != HATCH_OK || (st = trim_metrics(t)) != HATCH_OK)) return st;
   if ((st = hatch_metrics_open(t->path[PATH_METRICS], o->resume, &t->metrics)) != HATCH_OK)
@@ -158,6 +163,7 @@ static void teardown(hatch_trainer *t) {
   hatch_train_model_destroy(t->model);
   hatch_tokenizer_destroy(t->tok);
   hatch_mindcube_reader_close(t->jsonl);
+  hatch_rgbd_reader_close(t->rgbd);
   hatch_backend_destroy(t->cpu);
   free(t->descs);
   remove(t->path[PATH_ROLLOUT]);
@@ -184,7 +190,8 @@ static hatch_status run_step(hatch_trainer *t, const hatch_stage_plan *sp) {
   hatch_status st;
   switch (sp->stage) {
   case HATCH_STAGE_PASTA: st = stage_pasta_step(t, t->stage_step, &sm); break;
-  case HATCH_STAGE_QA: st = stage_sft_step(t, HATCH_TARGET_ANSWER, t->stage_step, &sm); break;
+  case HATCH_STAGE_QA:
+  case HATCH_STAGE_GROUND: st = stage_sft_step(t, HATCH_TARGET_ANSWER, t->stage_step, &sm); break;
   case HATCH_STAGE_ACTOR: st = stage_sft_step(t, HATCH_TARGET_ACTION, t->stage_step, &sm); break;
   default: st = stage_grpo_step(t, t->stage_step, &sm); break;
   }

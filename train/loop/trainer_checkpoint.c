@@ -16,9 +16,9 @@ hatch_status trainer_checkpoint_write(hatch_trainer *t) {
   char state[512];
   snprintf(state, sizeof state,
            "{\"global_step\":%lld,\"stage_index\":%d,\"stage_step\":%lld,\"adam_t\":%lld,\"jsonl_consumed\":%lld,"
-           "\"seed\":\"%016llx\",\"n_stages\":%d}",
+           "\"rgbd_consumed\":%lld,\"seed\":\"%016llx\",\"n_stages\":%d}",
            (long long)t->global_step, t->stage_index, (long long)t->stage_step,
-           (long long)hatch_adamw_step_count(t->opt), (long long)t->jsonl_consumed, (unsigned long long)t->o->seed,
+           (long long)hatch_adamw_step_count(t->opt), (long long)t->jsonl_consumed, (long long)t->rgbd_consumed, (unsigned long long)t->o->seed,
            t->o->n_stages);
   size_t bytes = sizeof(float) * (size_t)n;
   if (st == HATCH_OK) st = hatch_ckpt_writer_add_layout(w, n, t->descs, t->n_descs);
@@ -95,6 +95,17 @@ hatch_status trainer_checkpoint_read(hatch_trainer *t) {
     if (step == HATCH_DATA_END || step == HATCH_DATA_FAILED) break;
   }
   t->jsonl_consumed = jc;
+  /* The manifest's cursor likewise (absent in checkpoints of runs before --rgbd: 0). */
+  long long rc = 0;
+  json_int(js, "rgbd_consumed", &rc);
+  for (long long k = 0; t->rgbd && k < rc; k++) {
+    hatch_train_sample s = {0};
+    hatch_data_report dr = {0};
+    hatch_data_step step = hatch_rgbd_reader_next(t->rgbd, &s, &dr);
+    hatch_train_sample_clear(&s);
+    if (step == HATCH_DATA_END || step == HATCH_DATA_FAILED) break;
+  }
+  t->rgbd_consumed = rc;
   cJSON_Delete(js);
   free(state);
   hatch_ckpt_close(c);

@@ -1,5 +1,6 @@
 /* Samples for a step: the synthetic world (a stream seeded by seed, stage and step, so any step's
- * batch is reproducible without a data cursor) or a MindCube JSONL file (read in order, looping). */
+ * batch is reproducible without a data cursor), a MindCube JSONL file or an RGB-D manifest (read in
+ * order, looping; their cursors are in the checkpoint). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +14,10 @@ static uint64_t mix(uint64_t a, uint64_t b) {
   return (z ^ (z >> 31)) & ((1ull << 52) - 1);
 }
 
-static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, unsigned settings, int n, hatch_train_sample *out) {
+static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, unsigned settings, bool grounding, int n,
+                                hatch_train_sample *out) {
   hatch_sim_stream_options so = {.seed = seed, .settings = settings, .image_size = t->o->image_size,
-                                 .questions_per_world = 2, .n_samples = n};
+                                 .questions_per_world = 2, .n_samples = n, .grounding = grounding};
   hatch_sim_stream *s = NULL;
   char err[256] = "";
   hatch_status st = hatch_sim_stream_create(&so, &s, err);
@@ -26,8 +28,7 @@ static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, unsigned settin
   return st;
 }
 
-/* Resizes every image of s to size x size (training batches have one shape). */
-static hatch_status resize_sample(hatch_trainer *t, hatch_train_sample *s, int size) {
+hatch_status trainer_resize_sample(hatch_trainer *t, hatch_train_sample *s, int size) {
   for (int k = 0; k < s->n_images; k++) {
     hatch_sample_image *im = &s->images[k];
     if (im->width == size && im->height == size) continue;
@@ -47,27 +48,54 @@ static hatch_status resize_sample(hatch_trainer *t, hatch_train_sample *s, int s
   return HATCH_OK;
 }
 
-static hatch_status jsonl_samples(hatch_trainer *t, int n, hatch_train_sample *out) {
-  int got = 0, rewinds = 0;
+/* A file source read in order, looping once at its end: MindCube JSONL or an RGB-D manifest. */
+typedef enum { SOURCE_JSONL, SOURCE_RGBD } file_source;
+
+static hatch_data_step source_next(hatch_trainer *t, file_source src, hatch_train_sample *s, hatch_data_report *dr) {
+  return src == SOURCE_JSONL ? hatch_mindcube_reader_next(t->jsonl, s, dr) : hatch_rgbd_reader_next(t->rgbd, s, dr);
+}
+
+static hatch_data_counts source_counts(const hatch_trainer *t, file_source src) {
+  return src == SOURCE_JSONL ? hatch_mindcube_reader_counts(t->jsonl) : hatch_rgbd_reader_counts(t->rgbd);
+}
+
+static hatch_status source_reopen(hatch_trainer *t, file_source src, hatch_data_report *dr) {
+  if (src == SOURCE_JSONL) {
+    hatch_mindcube_reader_close(t->jsonl);
+    t->jsonl = NULL;
+    return hatch_mindcube_reader_open(t->o->data_jsonl, NULL, &t->jsonl, dr);
+  }
+  hatch_rgbd_reader_close(t->rgbd);
+  t->rgbd = NULL;
+  return hatch_rgbd_reader_open(t->o->rgbd_manifest, NULL, &t->rgbd, dr);
+}
+
+/* n samples from a file source; resize: to the run's image size (else full size, depth kept: PaStA
+ * computes its targets first). Bad records are skipped with a message naming file and line. */
+static hatch_status file_samples(hatch_trainer *t, file_source src, int n, bool resize, hatch_train_sample *out) {
+  const char *path = src == SOURCE_JSONL ? t->o->data_jsonl : t->o->rgbd_manifest;
+  int64_t *consumed = src == SOURCE_JSONL ? &t->jsonl_consumed : &t->rgbd_consumed;
+  int got = 0;
+  bool rewound = false, got_since_rewind = false;
   while (got < n) {
     hatch_data_report dr = {0};
-    hatch_data_step step = hatch_mindcube_reader_next(t->jsonl, &out[got], &dr);
+    hatch_data_step step = source_next(t, src, &out[got], &dr);
     if (step == HATCH_DATA_SAMPLE) {
-      t->jsonl_consumed++;
-      hatch_status st = resize_sample(t, &out[got], t->o->image_size);
+      (*consumed)++;
+      hatch_status st = resize ? trainer_resize_sample(t, &out[got], t->o->image_size) : HATCH_OK;
       if (st != HATCH_OK) return trainer_fail(t, st, "%s: resizing the images", out[got].source);
       got++;
+      got_since_rewind = true;
     } else if (step == HATCH_DATA_SKIPPED) {
-      t->jsonl_consumed++;
+      (*consumed)++;
       fprintf(stderr, "hatch-train: skipped %s\n", dr.message);
     } else if (step == HATCH_DATA_END) {
-      hatch_data_counts c = hatch_mindcube_reader_counts(t->jsonl);
-      if (c.ok == 0 || ++rewinds > 1)
-        return trainer_fail(t, HATCH_ERR_NOT_FOUND, "%s: no usable sample (%llu records, %llu skipped)", t->o->data_jsonl,
+      hatch_data_counts c = source_counts(t, src);
+      if (c.ok == 0 || (rewound && !got_since_rewind)) /* a whole pass gave nothing */
+        return trainer_fail(t, HATCH_ERR_NOT_FOUND, "%s: no usable sample (%llu records, %llu skipped)", path,
                             (unsigned long long)c.read, (unsigned long long)c.skipped);
-      hatch_mindcube_reader_close(t->jsonl);
-      t->jsonl = NULL;
-      hatch_status st = hatch_mindcube_reader_open(t->o->data_jsonl, NULL, &t->jsonl, &dr);
+      rewound = true, got_since_rewind = false;
+      hatch_status st = source_reopen(t, src, &dr);
       if (st != HATCH_OK) return trainer_fail(t, st, "%s", dr.message);
     } else {
       return trainer_fail(t, dr.status ? dr.status : HATCH_ERR_IO, "%s", dr.message);
@@ -79,7 +107,15 @@ static hatch_status jsonl_samples(hatch_trainer *t, int n, hatch_train_sample *o
 hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_sample *out) {
   for (int k = 0; k < n; k++) hatch_train_sample_clear(&out[k]);
   hatch_stage stage = t->o->stages[t->stage_index].stage;
-  if (t->jsonl && stage != HATCH_STAGE_PASTA) return jsonl_samples(t, n, out);
+  if (stage == HATCH_STAGE_PASTA && t->rgbd) return file_samples(t, SOURCE_RGBD, n, false, out);
+  int n_main = n;
+  if (stage == HATCH_STAGE_ACTOR && t->rgbd) { /* the second half of the batch: manifest pairs */
+    n_main = n - n / 2;
+    hatch_status st = file_samples(t, SOURCE_RGBD, n / 2, true, out + n_main);
+    if (st != HATCH_OK) return st;
+  }
+  if (t->jsonl && stage != HATCH_STAGE_PASTA && stage != HATCH_STAGE_GROUND)
+    return file_samples(t, SOURCE_JSONL, n_main, true, out);
   unsigned settings = t->o->settings;
   if (stage == HATCH_STAGE_PASTA) {
     /* PaStA needs views that overlap: rotation's 90-degree turns with a 90-degree field of view share
@@ -87,10 +123,13 @@ hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_
     settings &= ~HATCH_SIM_SETTING_BIT(HATCH_SIM_ROTATION);
     if (!settings) settings = HATCH_SIM_SETTING_BIT(HATCH_SIM_AROUND) | HATCH_SIM_SETTING_BIT(HATCH_SIM_AMONG);
   }
-  return sim_samples(t, mix(mix(t->o->seed, (uint64_t)t->stage_index), (uint64_t)step), settings, n, out);
+  return sim_samples(t, mix(mix(t->o->seed, (uint64_t)t->stage_index), (uint64_t)step), settings,
+                     stage == HATCH_STAGE_GROUND, n_main, out);
 }
 
 hatch_status trainer_eval_samples(hatch_trainer *t, int n, hatch_train_sample *out) {
   for (int k = 0; k < n; k++) hatch_train_sample_clear(&out[k]);
-  return sim_samples(t, t->o->eval_seed, t->o->settings, n, out);
+  /* The quick eval asks what the current stage trains: grounding during "ground", else spatial. */
+  bool grounding = t->stage_index < t->o->n_stages && t->o->stages[t->stage_index].stage == HATCH_STAGE_GROUND;
+  return sim_samples(t, t->o->eval_seed, t->o->settings, grounding, n, out);
 }

@@ -29,6 +29,8 @@ typedef struct hatch_trainer {
   hatch_backend *cpu;              /* image resizing for JSONL data */
   hatch_mindcube_reader *jsonl;
   int64_t jsonl_consumed;          /* records handed out (resume skips as many) */
+  hatch_rgbd_reader *rgbd;
+  int64_t rgbd_consumed;           /* manifest pairs handed out (resume skips as many) */
   int stage_index;                 /* into o->stages */
   int64_t stage_step;              /* steps done in the current stage */
   int64_t global_step;             /* steps done over all stages */
@@ -43,6 +45,9 @@ hatch_status trainer_fail(hatch_trainer *t, hatch_status st, const char *fmt, ..
 /* n samples for step `step` of the current stage (deterministic by seed, stage and step), images of
  * model-ready size (multiples of 28). Clears each out[k] first. */
 hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_sample *out);
+/* Resizes every image of s to size x size (RGB only: depth and camera are dropped, they no longer
+ * match the pixels). */
+hatch_status trainer_resize_sample(hatch_trainer *t, hatch_train_sample *s, int size);
 /* Held-out samples: scene seeds from o->eval_seed. */
 hatch_status trainer_eval_samples(hatch_trainer *t, int n, hatch_train_sample *out);
 

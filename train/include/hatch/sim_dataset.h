@@ -13,6 +13,12 @@
  *   around_side     "After moving from the viewpoint of image 1 to the viewpoint of image 2, which
  *                    object is to your left?" (around and free rigs)
  *   closest         "Which object is closest to the camera in image 2?" (every setting)
+ * Grounding questions (hatch_sim_grounding_questions_make; the trainer's "ground" stage, what a
+ * pretrained VLM brings to the paper's recipe and a model trained from scratch must learn first):
+ *   main_object     "Which object fills the largest part of image 2?" (the view's dominant object;
+ *                    options: the other views' main objects, then other objects)
+ *   visible         "Which of these objects can be seen in image 3?" (one object covering >= 1% of
+ *                    the view against objects with no pixel in it)
  * "Directly in front" = the object filling the most pixels of the view the turn leads to (at least 1%
  * of the image and 1.3x the runner-up, else no question). Options (3-4) are objects of the same world
  * (for rotation: the objects that fill the other views), so no option is guessable from text alone;
@@ -52,8 +58,12 @@ typedef enum hatch_sim_template {
   HATCH_SIM_Q_AMONG_SIDE,
   HATCH_SIM_Q_AROUND_SIDE,
   HATCH_SIM_Q_CLOSEST,
+  HATCH_SIM_Q_MAIN_OBJECT, /* grounding */
+  HATCH_SIM_Q_VISIBLE,     /* grounding */
   HATCH_SIM_Q_TEMPLATE_COUNT
 } hatch_sim_template;
+
+#define HATCH_SIM_Q_SPATIAL_COUNT (HATCH_SIM_Q_CLOSEST + 1) /* the spatial templates come first */
 
 /* "rotation_turn", ... (the JSONL "type"). */
 const char *hatch_sim_template_name(hatch_sim_template t);
@@ -90,6 +100,9 @@ typedef struct hatch_sim_question {
  * hatch_sim_visibility_add_ids or _from_geometry. HATCH_ERR_INVALID_ARGUMENT for bad arguments. */
 hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis, uint64_t seed,
                                       int max_questions, hatch_sim_question *out, int *n_out);
+/* The same for the grounding templates (main_object, visible), round-robin over both. */
+hatch_status hatch_sim_grounding_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis,
+                                                uint64_t seed, int max_questions, hatch_sim_question *out, int *n_out);
 
 /* Fills the text and geometry fields of *s from a question (id "<setting>_<scene 6 digits>_q<k>",
  * setting, source, question, options, answer, action, pose; images untouched). */
@@ -113,6 +126,7 @@ typedef struct hatch_sim_stream_options {
   int image_size;          /* square views; 0 = 224 */
   int questions_per_world; /* 0 = 4 (at most HATCH_SIM_MAX_QUESTIONS) */
   int64_t n_samples;       /* 0 = endless */
+  bool grounding;          /* grounding questions instead of the spatial ones */
 } hatch_sim_stream_options;
 
 typedef struct hatch_sim_stream hatch_sim_stream;

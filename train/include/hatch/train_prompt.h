@@ -28,8 +28,10 @@ typedef struct hatch_token_seq {
 
 void hatch_token_seq_free(hatch_token_seq *s); /* NULL-safe; zeroes */
 
-/* The response text a sample teaches for a target kind (NUL-terminated in buf). Returns the length,
- * or the length needed when cap is too small. */
+/* The response text a sample teaches for a target kind (NUL-terminated in buf): ACTION: the action
+ * then "<answer>L. text</answer>"; ANSWER: the answer alone. A pose-only sample (n_options 0, an
+ * RGB-D manifest pair) teaches its action alone (ANSWER: empty). Returns the length, or the length
+ * needed when cap is too small. */
 size_t hatch_target_text(const hatch_train_sample *s, hatch_target_kind kind, char *buf, size_t cap);
 
 /* prompt + response + <|im_end|>. response NULL: the prompt only (generation, GRPO rollouts), with

@@ -23,7 +23,16 @@
 #include "hatch/train_data.h"
 #include "hatch/train_objectives.h"
 
-typedef enum hatch_stage { HATCH_STAGE_PASTA, HATCH_STAGE_QA, HATCH_STAGE_ACTOR, HATCH_STAGE_GRPO, HATCH_STAGE_COUNT } hatch_stage;
+/* ground: QA fine-tuning on the grounding questions (hatch/sim_dataset.h: which object fills / can be
+ * seen in image k), the base a from-scratch model needs before the spatial stages. */
+typedef enum hatch_stage {
+  HATCH_STAGE_PASTA,
+  HATCH_STAGE_QA,
+  HATCH_STAGE_ACTOR,
+  HATCH_STAGE_GRPO,
+  HATCH_STAGE_GROUND,
+  HATCH_STAGE_COUNT
+} hatch_stage;
 
 const char *hatch_stage_name(hatch_stage s);
 /* "pasta" -> HATCH_STAGE_PASTA...; -1 when unknown. */
@@ -45,6 +54,9 @@ typedef struct hatch_trainer_options {
   const char *init_gguf;       /* start from these weights (NULL: random init from seed) */
   const char *preset;          /* model size when init_gguf is NULL: "tiny" or "small" */
   const char *data_jsonl;      /* MindCube JSONL for qa/actor/grpo instead of the synthetic world */
+  const char *rgbd_manifest;   /* RGB-D + pose manifest (hatch/train_data.h): PaStA pairs from it instead of
+                                  the synthetic world, and half of each ActoR SFT batch (pose-only samples:
+                                  the action is the whole response) */
   uint64_t seed;
   int threads;                 /* 0: all cores */
   int image_size;              /* synthetic views (square, multiple of 28) */
