@@ -296,6 +296,42 @@ static void ground_and_rgbd_stages(hatch_test_ctx *c) {
                ground, pasta_with_pairs, actor);
 }
 
+/* The device path (the optimizer through the backend's ops, moments in backend memory, pull/push
+ * around checkpoints, the GRPO reference model on the device) on the CPU backend with separate
+ * memory: every stage, KL on, a stop and resume inside GRPO; the weights must equal a host run's
+ * bit for bit. */
+static void device_path_is_bit_identical(hatch_test_ctx *c) {
+  char a[300], b[300], d[300];
+  snprintf(a, sizeof a, "%s/host", tmpdir);
+  snprintf(b, sizeof b, "%s/device", tmpdir);
+  snprintf(d, sizeof d, "%s/device_resumed", tmpdir);
+  hatch_trainer_options o;
+  hatch_trainer_report rep = {""};
+  const char *dirs[3] = {a, b, d};
+  for (int run = 0; run < 3; run++) {
+    tiny_options(&o, dirs[run]);
+    o.grpo.kl_beta = 0.05f;
+    o.device.cpu_separate_memory = run > 0;
+    if (run == 2) {
+      o.stop_after = 7; /* inside grpo: moments, the reference model and the step count live */
+      HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "device first half: %s", rep.message);
+      o.stop_after = 0, o.resume = true;
+    }
+    HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "run %d: %s", run, rep.message);
+  }
+  int64_t n[3] = {0};
+  float *p[3];
+  for (int k = 0; k < 3; k++) p[k] = read_params(c, dirs[k], &n[k]);
+  for (int k = 1; k < 3; k++) {
+    int64_t diff = 0;
+    if (p[0] && p[k] && n[0] == n[k])
+      for (int64_t i = 0; i < n[0]; i++) diff += memcmp(&p[0][i], &p[k][i], 4) != 0;
+    HATCH_EXPECT(c, p[0] && p[k] && n[0] == n[k] && n[0] > 0 && diff == 0, "%s: %lld of %lld weights differ from the host run",
+                 dirs[k], (long long)diff, (long long)n[0]);
+  }
+  for (int k = 0; k < 3; k++) free(p[k]);
+}
+
 int main(int argc, char **argv) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/hatch-test-trainer-XXXXXX");
   if (!mkdtemp(tmpdir)) return perror("mkdtemp"), 1;
@@ -305,6 +341,7 @@ int main(int argc, char **argv) {
       {"int8_export_agrees", int8_export_agrees, false},
       {"nan_stops_training", nan_stops_training, false},
       {"ground_and_rgbd_stages", ground_and_rgbd_stages, false},
+      {"device_path_is_bit_identical", device_path_is_bit_identical, false},
   };
   int rc = hatch_test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
   char cmd[300];

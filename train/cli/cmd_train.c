@@ -14,6 +14,7 @@ static void usage(void) {
           "  --preset tiny|small  model size for a fresh model (default small)  --init F.gguf  start from weights\n"
           "  --data F.jsonl       MindCube-format training data instead of the synthetic world (pasta stays synthetic)\n"
           "  --rgbd M.json        RGB-D + pose manifest: PaStA pairs from it, and half of each actor batch\n"
+          "  --device cpu|cuda[:N]  train on the CPU (default) or CUDA device N  --bf16  bf16 matmuls on CUDA\n"
           "  --seed N  --threads N  --batch N (8)  --image-size N (112)  --settings rotation,around,among,free\n"
           "  --warmup N (20)  --clip F (1.0)  --weight-decay F (0.01)  --min-lr-ratio F (0.1)\n"
           "  --pasta-tau1 F --pasta-tau2 F (0.1)  --pasta-t-abs M (0.05)  --pasta-grid N (4)\n"
@@ -55,6 +56,16 @@ int hatch_train_cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--init") && has) o.init_gguf = argv[++i];
     else if (!strcmp(a, "--data") && has) o.data_jsonl = argv[++i];
     else if (!strcmp(a, "--rgbd") && has) o.rgbd_manifest = argv[++i];
+    else if (!strcmp(a, "--device") && has) {
+      const char *d = argv[++i];
+      if (!strcmp(d, "cpu")) o.device.kind = HATCH_TRAIN_DEVICE_CPU;
+      else if (!strncmp(d, "cuda", 4) && (d[4] == 0 || d[4] == ':')) {
+        o.device.kind = HATCH_TRAIN_DEVICE_CUDA;
+        o.device.cuda_device = d[4] ? atoi(d + 5) : 0;
+      } else if (!strcmp(d, "cpu-separate")) /* the CPU as if it were a device: tests the device paths */
+        o.device.kind = HATCH_TRAIN_DEVICE_CPU, o.device.cpu_separate_memory = true;
+      else return fprintf(stderr, "hatch-train train: --device: '%s' is not cpu, cuda or cuda:N\n", d), 2;
+    } else if (!strcmp(a, "--bf16")) o.device.bf16 = true;
     else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(a, "--threads") && has) o.threads = atoi(argv[++i]);
     else if (!strcmp(a, "--batch") && has) o.batch = atoi(argv[++i]);

@@ -25,9 +25,8 @@ void trainer_metric(trainer_step_metrics *sm, const char *key, double value) {
   if (sm->n < (int)(sizeof sm->m / sizeof sm->m[0])) sm->m[sm->n++] = (hatch_metric){key, value, NULL};
 }
 
-static bool is_vision_tensor(const char *name) { return !strncmp(name, "v.", 2) || !strncmp(name, "mm.", 3); }
-
 hatch_status trainer_optimizer_step(hatch_trainer *t, float lr, bool frozen_text, float *grad_norm) {
+  if (trainer_on_device(t)) return trainer_device_optimizer_step(t, lr, frozen_text, grad_norm);
   float *params = hatch_train_model_params(t->model), *grads = hatch_train_model_grads(t->model);
   int64_t n = hatch_train_model_n_params(t->model);
   hatch_optim_report orep = {"", -1};
@@ -36,7 +35,7 @@ hatch_status trainer_optimizer_step(hatch_trainer *t, float lr, bool frozen_text
   if (frozen_text) /* PaStA trains the vision tower alone: the LLM's gradients are zero by construction,
                       and its weights must not move through weight decay or old moments either. */
     for (int i = 0; i < t->n_descs; i++)
-      if (!is_vision_tensor(t->descs[i].name)) memset(grads + t->descs[i].offset, 0, sizeof(float) * t->descs[i].n_elems);
+      if (!trainer_is_vision_tensor(t->descs[i].name)) memset(grads + t->descs[i].offset, 0, sizeof(float) * t->descs[i].n_elems);
   if ((st = hatch_grad_clip(grads, n, t->o->grad_clip, grad_norm)) != HATCH_OK)
     return trainer_fail(t, st, "step %lld: gradient norm is not finite", (long long)t->global_step);
   float *keep = NULL;
@@ -47,7 +46,7 @@ hatch_status trainer_optimizer_step(hatch_trainer *t, float lr, bool frozen_text
   st = hatch_adamw_step(t->opt, params, grads, lr, &orep);
   if (keep) {
     for (int i = 0; i < t->n_descs; i++)
-      if (!is_vision_tensor(t->descs[i].name))
+      if (!trainer_is_vision_tensor(t->descs[i].name))
         memcpy(params + t->descs[i].offset, keep + t->descs[i].offset, sizeof(float) * t->descs[i].n_elems);
     free(keep);
   }
@@ -71,7 +70,20 @@ static hatch_status new_optimizer(hatch_trainer *t) {
   hatch_adamw_options ao = hatch_adamw_defaults();
   ao.beta2 = 0.95f;
   ao.weight_decay = t->o->weight_decay;
-  return hatch_adamw_create(hatch_train_model_n_params(t->model), t->descs, t->n_descs, &ao, &t->opt);
+  t->adam_options = ao;
+  hatch_status st = hatch_adamw_create(hatch_train_model_n_params(t->model), t->descs, t->n_descs, &ao, &t->opt);
+  if (st == HATCH_OK && trainer_on_device(t)) st = trainer_device_optim_init(t);
+  return st;
+}
+
+hatch_status trainer_model_create(hatch_trainer *t, hatch_train_model **out) {
+  hatch_train_limits lim = {.max_images = HATCH_SAMPLE_MAX_IMAGES,
+                            .max_image_pixels = (int64_t)t->o->image_size * t->o->image_size,
+                            .max_tokens = 1024};
+  hatch_train_report rep = {""};
+  hatch_status st = hatch_train_model_create_on(&t->cfg, &lim, t->o->threads, &t->o->device, out, &rep);
+  if (st != HATCH_OK) return trainer_fail(t, st, "model: %s", rep.message);
+  return HATCH_OK;
 }
 
 /* On resume: drop the metrics lines of steps after the checkpoint (a run that died past its last
@@ -117,19 +129,17 @@ static hatch_status setup(hatch_trainer *t) {
   if (!o->tokenizer_path) return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "no tokenizer (--tokenizer tokenizer.json)");
   if ((st = hatch_tokenizer_load_json(o->tokenizer_path, &t->tok, &te)) != HATCH_OK)
     return trainer_fail(t, st, "%s: %s", o->tokenizer_path, te.message);
-  hatch_train_limits lim = {.max_images = HATCH_SAMPLE_MAX_IMAGES,
-                            .max_image_pixels = (int64_t)o->image_size * o->image_size,
-                            .max_tokens = 1024};
   hatch_train_report rep = {""};
   char why[256] = "";
   if (o->init_gguf) {
-    if ((st = hatch_train_model_open(o->init_gguf, &lim, o->threads, &t->model, &rep)) != HATCH_OK)
+    if ((st = hatch_train_config_from_gguf(o->init_gguf, &t->cfg, &rep)) != HATCH_OK)
       return trainer_fail(t, st, "%s: %s", o->init_gguf, rep.message);
-    t->cfg = *hatch_train_model_config(t->model);
+    if ((st = trainer_model_create(t, &t->model)) != HATCH_OK) return st;
+    if ((st = hatch_train_model_load_gguf(t->model, o->init_gguf, &rep)) != HATCH_OK)
+      return trainer_fail(t, st, "%s: %s", o->init_gguf, rep.message);
   } else {
     if ((st = hatch_trainer_preset_config(o->preset, t->tok, &t->cfg, why)) != HATCH_OK) return trainer_fail(t, st, "%s", why);
-    if ((st = hatch_train_model_create(&t->cfg, &lim, o->threads, &t->model, &rep)) != HATCH_OK)
-      return trainer_fail(t, st, "model: %s", rep.message);
+    if ((st = trainer_model_create(t, &t->model)) != HATCH_OK) return st;
     hatch_train_model_init_random(t->model, o->seed);
   }
   t->n_descs = hatch_train_model_n_tensors(t->model);
@@ -159,6 +169,7 @@ static hatch_status setup(hatch_trainer *t) {
 static void teardown(hatch_trainer *t) {
   hatch_metrics_close(t->metrics);
   hatch_adamw_destroy(t->opt);
+  trainer_device_optim_free(t);
   hatch_train_model_destroy(t->ref);
   hatch_train_model_destroy(t->model);
   hatch_tokenizer_destroy(t->tok);
@@ -243,12 +254,13 @@ hatch_status hatch_trainer_run(const hatch_trainer_options *o, hatch_trainer_rep
     const hatch_stage_plan *sp = &o->stages[t->stage_index];
     if (sp->stage == HATCH_STAGE_GRPO && o->grpo.kl_beta > 0 && !t->ref) {
       /* The reference policy: the weights GRPO starts from. */
-      hatch_train_report rep = {""};
-      hatch_train_limits lim = *hatch_train_model_limits(t->model);
-      st = hatch_train_model_create(&t->cfg, &lim, o->threads, &t->ref, &rep);
-      if (st == HATCH_OK)
+      st = trainer_model_create(t, &t->ref);
+      if (st == HATCH_OK) st = hatch_train_model_pull(t->model);
+      if (st == HATCH_OK) {
         memcpy(hatch_train_model_params(t->ref), hatch_train_model_params(t->model),
                sizeof(float) * (size_t)hatch_train_model_n_params(t->model));
+        st = hatch_train_model_push(t->ref);
+      }
       if (st != HATCH_OK) break;
     }
     while (st == HATCH_OK && t->stage_step < sp->steps) {

@@ -12,7 +12,10 @@
 hatch_status trainer_checkpoint_write(hatch_trainer *t) {
   int64_t n = hatch_train_model_n_params(t->model);
   hatch_ckpt_writer *w = NULL;
-  hatch_status st = hatch_ckpt_writer_create(&w);
+  hatch_status st = trainer_on_device(t) ? trainer_device_optim_pull(t) : HATCH_OK;
+  if (st == HATCH_OK && t->ref) st = hatch_train_model_pull(t->ref);
+  if (st != HATCH_OK) return trainer_fail(t, st, "checkpoint: reading the weights back from the device");
+  st = hatch_ckpt_writer_create(&w);
   char state[512];
   snprintf(state, sizeof state,
            "{\"global_step\":%lld,\"stage_index\":%d,\"stage_step\":%lld,\"adam_t\":%lld,\"jsonl_consumed\":%lld,"
@@ -82,8 +85,16 @@ hatch_status trainer_checkpoint_read(hatch_trainer *t) {
   if (hatch_ckpt_find(c, "ref.params")) {
     hatch_train_report mr = {""};
     hatch_train_limits lim = *hatch_train_model_limits(t->model);
-    if ((st = hatch_train_model_create(&t->cfg, &lim, t->o->threads, &t->ref, &mr)) != HATCH_OK) goto fail;
+    if ((st = hatch_train_model_create_on(&t->cfg, &lim, t->o->threads, &t->o->device, &t->ref, &mr)) != HATCH_OK) {
+      snprintf(rep.message, sizeof rep.message, "%s", mr.message);
+      goto fail;
+    }
     if ((st = hatch_ckpt_read_f32(c, "ref.params", hatch_train_model_params(t->ref), n, &rep)) != HATCH_OK) goto fail;
+    if ((st = hatch_train_model_push(t->ref)) != HATCH_OK) goto fail;
+  }
+  if (trainer_on_device(t) && (st = trainer_device_optim_push(t)) != HATCH_OK) {
+    snprintf(rep.message, sizeof rep.message, "cannot upload the weights and moments to the device");
+    goto fail;
   }
   t->global_step = gs, t->stage_index = (int)si, t->stage_step = ss;
   /* The JSONL cursor: skip what the run had consumed. */

@@ -24,7 +24,9 @@ typedef struct hatch_trainer {
   hatch_train_model *ref;          /* GRPO's reference policy (kl_beta > 0), params frozen at stage start */
   hatch_param_desc *descs;         /* (n_descs) the model's tensors, for the optimizer and checkpoints */
   int n_descs;
-  hatch_adamw *opt;                /* the current stage's optimizer */
+  hatch_adamw *opt;                /* the current stage's optimizer (its moments: host copies on a device) */
+  hatch_adamw_options adam_options;
+  float *dev_m, *dev_v;            /* (n_params) AdamW moments in backend memory, on a device model only */
   hatch_metrics_writer *metrics;
   hatch_backend *cpu;              /* image resizing for JSONL data */
   hatch_mindcube_reader *jsonl;
@@ -54,6 +56,19 @@ hatch_status trainer_eval_samples(hatch_trainer *t, int n, hatch_train_sample *o
 /* One optimizer step over the accumulated grads (clip, NaN guard, AdamW at lr). frozen_text: leave
  * every non-vision tensor unchanged (PaStA). *grad_norm: before clipping. */
 hatch_status trainer_optimizer_step(hatch_trainer *t, float lr, bool frozen_text, float *grad_norm);
+
+/* The optimizer on a device model (trainer_device_optim.c): moments in backend memory, the same
+ * arithmetic as the host step through the backend's ops. pull / push move params and moments
+ * between the backend and the host copies (checkpoints). */
+bool trainer_on_device(const hatch_trainer *t);
+bool trainer_is_vision_tensor(const char *name);
+hatch_status trainer_device_optim_init(hatch_trainer *t); /* allocates once, zeroes the moments */
+void trainer_device_optim_free(hatch_trainer *t);
+hatch_status trainer_device_optimizer_step(hatch_trainer *t, float lr, bool frozen_text, float *grad_norm);
+hatch_status trainer_device_optim_pull(hatch_trainer *t);
+hatch_status trainer_device_optim_push(hatch_trainer *t);
+/* A model of the run's config on the run's device (o->device), params zeroed. */
+hatch_status trainer_model_create(hatch_trainer *t, hatch_train_model **out);
 
 /* Writes the current weights to path (F32 for rollouts / round trips, Q8_0 for export), with the
  * tokenizer. */

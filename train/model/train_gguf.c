@@ -1,6 +1,7 @@
 /* hatch_train_model <-> GGUF: the config through the runtime's loader, tensors checked by name and
- * shape and dequantized into the flat params, and writing through hatch_qwen25vl_write_gguf with a
- * row source over the flat params (the layout is the writer's tensor list, so rows copy straight). */
+ * shape and dequantized into the flat host params (then pushed to the backend), and writing through
+ * hatch_qwen25vl_write_gguf with a row source over the backend's flat params (the layout is the
+ * writer's tensor list, so rows copy straight). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +85,7 @@ static hatch_status load_tensor(hatch_train_model *m, const hatch_gguf *g, const
     return HATCH_ERR_TYPE;
   }
   int64_t rows = t->count / t->ne[0];
-  float *dst = m->params + t->offset;
+  float *dst = m->host_params + t->offset;
   for (int64_t r = 0; r < rows; r++) {
     hatch_status st = row_to_f32(gt, r, gt->ne[0], t->ne[0], dst + r * t->ne[0]);
     if (st != HATCH_OK) return train_fail(report, st, "tensor '%s': cannot convert", t->name);
@@ -109,6 +110,7 @@ hatch_status hatch_train_model_load_gguf(hatch_train_model *m, const char *path,
       st = train_fail(report, HATCH_ERR_SHAPE, "tensor '%s' is not part of the model's config", gt->name);
   }
   hatch_gguf_close(g);
+  if (st == HATCH_OK && (st = train_push_params(m)) != HATCH_OK) train_fail(report, st, "%s", "cannot upload the params");
   if (st != HATCH_OK && report) {
     char msg[sizeof report->message];
     snprintf(msg, sizeof msg, "%s", report->message);
@@ -149,8 +151,8 @@ static hatch_status param_rows(void *user, const hatch_qwen25vl_tensor_spec *spe
     if (!strcmp(m->tensors[i].name, spec->name)) t = &m->tensors[i], s->last = i;
   }
   if (!t || t->ne[0] != spec->ne[0] || (row0 + n_rows) * t->ne[0] > t->count) return HATCH_ERR_INVALID_ARGUMENT;
-  memcpy(out, m->params + t->offset + row0 * t->ne[0], sizeof(float) * (size_t)(n_rows * t->ne[0]));
-  return HATCH_OK;
+  return m->b->ops->download(m->b, out, m->params + t->offset + row0 * t->ne[0],
+                             sizeof(float) * (size_t)(n_rows * t->ne[0]));
 }
 
 hatch_status hatch_train_model_save_gguf(const hatch_train_model *m, const char *path,

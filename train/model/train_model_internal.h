@@ -1,12 +1,14 @@
-/* Internal state of hatch_train_model: the tensor table over the flat params, per-layer views of it,
- * and the workspace (one allocation carved into activations and backward scratch, like llm.c). */
+/* Internal state of hatch_train_model: the backend the model runs on, the tensor table over the flat
+ * params, per-layer views of it, the workspace (one backend allocation carved into activations,
+ * backward scratch and the index tables the ops read, like llm.c) and the host staging where those
+ * tables are built before upload. */
 #ifndef HATCH_TRAIN_MODEL_INTERNAL_H
 #define HATCH_TRAIN_MODEL_INTERNAL_H
 
 #include <stdio.h>
 
-#include "cpu/threadpool.h"
 #include "hatch/train_model.h"
+#include "model/train_backend.h"
 #include "model/train_layers.h"
 
 typedef struct train_vlayer {
@@ -42,8 +44,9 @@ typedef struct train_weights {
   train_tlayer *t;             /* (n_layers) */
 } train_weights;
 
-/* Vision activations. NP: patches of the largest sample (all images), NM = NP / 4. Rows are in the
- * tower's order: image by image, merge units in window order, 4 patches per unit (row 4k + q). */
+/* Vision activations, backend memory. NP: patches of the largest sample (all images), NM = NP / 4.
+ * Rows are in the tower's order: image by image, merge units in window order, 4 patches per unit
+ * (row 4k + q). The int32 tables are uploaded from train_vstage each forward. */
 typedef struct train_vacts {
   float *patches;              /* (NP, pd) normalized pixels, raster order per image */
   float *patch_w, *dpatch_w;   /* (vd, pd) both time slices side by side, columns (c, t, py, px) */
@@ -69,14 +72,24 @@ typedef struct train_vacts {
   int32_t *win;                /* (NM + max_images + 1) window bounds over the rows */
   int32_t *full;               /* (max_images + 1) image bounds over the rows */
   int32_t *inv;                /* (NM) merged raster row -> merged tower row */
-  int32_t *order;              /* (NM) one image's merge units in window order (scratch) */
-  int64_t *img_row0, *img_rows; /* (max_images) merged rows of each image in feat */
   int n_images;
   int64_t n, nm, n_win;        /* rows, merged rows, windows + 1 of the last forward */
   bool valid;
 } train_vacts;
 
-/* Text activations. NT: max tokens. */
+/* Host side of the vision tower: the tables built for the last forward (their backend twins in
+ * train_vacts), scratch, and the features' host copy when the backend memory is not host memory. */
+typedef struct train_vstage {
+  float *patches;              /* (NP, pd) */
+  float *rope_freq;            /* (vhd/2) */
+  int32_t *rope_comp;          /* (vhd/2) */
+  int32_t *perm, *pos, *win, *full, *inv; /* as in train_vacts */
+  int32_t *order;              /* (NM) one image's merge units in window order (scratch) */
+  int64_t *img_row0, *img_rows; /* (max_images) merged rows of each image in feat */
+  float *feat;                 /* (NM, dm) download target; NULL when the backend has host memory */
+} train_vstage;
+
+/* Text activations, backend memory. NT: max tokens. */
 typedef struct train_tacts {
   float *res;                  /* (L + 1, NT, d) layer inputs; [L] = last hidden */
   float *ln1, *mid, *ln2;      /* (L, NT, d) */
@@ -102,26 +115,43 @@ typedef struct train_tacts {
   bool has_targets, valid;
 } train_tacts;
 
+/* Host side of the language model: the last forward's tokens, targets and positions (uploaded to
+ * their train_tacts twins), log-probabilities, and the logits' host copy for device backends. */
+typedef struct train_tstage {
+  float *rope_freq;            /* (hd/2) */
+  int32_t *rope_comp;          /* (hd/2) */
+  int32_t *ids, *targets;      /* (NT) */
+  int32_t *pos;                /* (3, NT) as (3, n) */
+  float *logp, *dlogp;         /* (NT) */
+  float *logits;               /* (NT, vocab) download target; NULL when the backend has host memory */
+} train_tstage;
+
 struct hatch_train_model {
   hatch_qwen25vl_config cfg;
   hatch_qwen25vl_derived dv;
   hatch_train_limits lim;
-  hatch_threadpool *pool;
+  train_backend *b;            /* owned; every compute step is one of its ops */
   int n_threads;
   int n_tensors;
   hatch_train_tensor *tensors; /* (n_tensors) in GGUF file order */
   int64_t n_params;
-  float *params, *grads;       /* (n_params) */
-  train_weights w, gw;         /* views of params and grads */
+  float *params, *grads;       /* (n_params) backend memory */
+  float *host_params, *host_grads; /* (n_params) what params() / grads() return: params, grads themselves
+                                      when the backend has host memory, else host mirrors (pull / push) */
+  train_weights w, gw;         /* views of params and grads (backend) */
   int64_t max_patches;         /* NP */
-  void *arena;                 /* the workspace */
+  void *arena;                 /* the workspace: backend memory */
   size_t arena_bytes;
+  void *stage;                 /* host staging, one allocation */
   train_vacts va;
+  train_vstage vs;
   train_tacts ta;
+  train_tstage ts;
   hatch_train_flops flops;
 };
 
-/* train_vision.c: the tower over images already checked (count, sizes). */
+/* train_vision.c: the tower over images already checked (count, sizes); d_feat (nm, dm) is backend
+ * memory. */
 hatch_status train_vision_forward(hatch_train_model *m, const hatch_train_image *images, int n_images);
 hatch_status train_vision_backward(hatch_train_model *m, const float *d_feat);
 
@@ -130,6 +160,18 @@ void train_linear_fwd(hatch_train_model *m, float *y, const float *x, const floa
                       int64_t in, int64_t out);
 void train_linear_bwd(hatch_train_model *m, float *dx, float *dw, float *db, const float *dy, const float *x,
                       const float *w, int64_t n, int64_t in, int64_t out);
+
+/* train_params.c: host params -> backend (no-op when the backend has host memory). */
+hatch_status train_push_params(hatch_train_model *m);
+
+/* For the trainer's device optimizer: the backend and its params / grads (n_params each). Host code
+ * reads them only when backend->host_memory. */
+train_backend *hatch_train_model_backend(const hatch_train_model *m);
+float *hatch_train_model_backend_params(hatch_train_model *m);
+float *hatch_train_model_backend_grads(hatch_train_model *m);
+
+/* train_backend_cpu.c: the CPU backend's thread count (0 for another backend). */
+int train_backend_cpu_n_threads(const train_backend *b);
 
 static inline hatch_status train_fail(hatch_train_report *r, hatch_status st, const char *fmt, const char *a) {
   if (r) snprintf(r->message, sizeof r->message, fmt, a);

@@ -1,6 +1,7 @@
-/* hatch_train_model lifetime: the tensor table (hatch_qwen25vl_tensor_specs order) over one flat
- * params buffer and a same-layout grads buffer, per-layer views, the workspace carved from one
- * allocation, random init. */
+/* hatch_train_model lifetime: the backend, the tensor table (hatch_qwen25vl_tensor_specs order) over
+ * one flat params buffer and a same-layout grads buffer (backend memory, with host mirrors when the
+ * backend is a device), per-layer views, the workspace carved from one backend allocation and the
+ * host staging from one host allocation, random init. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -112,13 +113,14 @@ typedef struct carver {
 } carver;
 
 static void *carve(carver *c, size_t elems, size_t size) {
-  size_t o = (c->off + 63) & ~(size_t)63;
+  size_t o = (c->off + 255) & ~(size_t)255; /* a device's widest loads */
   c->off = o + elems * size;
   return c->base ? c->base + o : NULL;
 }
 #define F(n) ((float *)carve(c, (size_t)(n), sizeof(float)))
 #define I(n) ((int32_t *)carve(c, (size_t)(n), sizeof(int32_t)))
 
+/* The backend workspace: activations, scratch, the tables the ops read. */
 static void layout(hatch_train_model *m, carver *c) {
   const hatch_qwen25vl_config *cfg = &m->cfg;
   int64_t vd = cfg->vision.hidden_size, vff = cfg->vision.intermediate_size, vH = cfg->vision.num_heads;
@@ -138,9 +140,7 @@ static void layout(hatch_train_model *m, carver *c) {
     va->dres = F(NP * vd), va->dln = F(NP * vd), va->dq = F(NP * vd), va->dk = F(NP * vd), va->dv = F(NP * vd);
     va->datt = F(NP * vd), va->dg = F(NP * vff), va->du = F(NP * vff), va->dh = F(NP * vff), va->dsum = F(NP * vH);
     va->dh1 = F(NM * 4 * vd), va->dh1g = F(NM * 4 * vd), va->dout = F(NM * dm);
-    va->perm = I(NP), va->pos = I(2 * NP), va->win = I(NM + mi + 1), va->full = I(mi + 1), va->inv = I(NM), va->order = I(NM);
-    va->img_row0 = (int64_t *)carve(c, (size_t)mi, sizeof(int64_t));
-    va->img_rows = (int64_t *)carve(c, (size_t)mi, sizeof(int64_t));
+    va->perm = I(NP), va->pos = I(2 * NP), va->win = I(NM + mi + 1), va->full = I(mi + 1), va->inv = I(NM);
   }
   va->rope_freq = F(m->dv.vision_head_dim / 2), va->rope_comp = I(m->dv.vision_head_dim / 2);
 
@@ -163,6 +163,28 @@ static void layout(hatch_train_model *m, carver *c) {
   ta->rope_freq = F(m->dv.head_dim / 2), ta->rope_comp = I(m->dv.head_dim / 2);
   ta->ids = I(NT), ta->targets = I(NT), ta->pos = I(3 * NT);
 }
+
+/* The host staging: the tables built on the host, and download targets for a device backend. */
+static void layout_stage(hatch_train_model *m, carver *c) {
+  const hatch_qwen25vl_config *cfg = &m->cfg;
+  int64_t pd = m->dv.patch_dim, dm = cfg->vision.out_hidden_size, NP = m->max_patches, NM = NP / 4;
+  int64_t mi = m->lim.max_images, NT = m->lim.max_tokens, V = cfg->text.vocab_size;
+  bool device = !m->b->host_memory;
+  train_vstage *vs = &m->vs;
+  if (NP > 0) {
+    vs->patches = F(NP * pd);
+    vs->perm = I(NP), vs->pos = I(2 * NP), vs->win = I(NM + mi + 1), vs->full = I(mi + 1), vs->inv = I(NM), vs->order = I(NM);
+    vs->img_row0 = (int64_t *)carve(c, (size_t)mi, sizeof(int64_t));
+    vs->img_rows = (int64_t *)carve(c, (size_t)mi, sizeof(int64_t));
+    vs->feat = device ? F(NM * dm) : NULL;
+  }
+  vs->rope_freq = F(m->dv.vision_head_dim / 2), vs->rope_comp = I(m->dv.vision_head_dim / 2);
+  train_tstage *ts = &m->ts;
+  ts->rope_freq = F(m->dv.head_dim / 2), ts->rope_comp = I(m->dv.head_dim / 2);
+  ts->ids = I(NT), ts->targets = I(NT), ts->pos = I(3 * NT);
+  ts->logp = F(NT), ts->dlogp = F(NT);
+  ts->logits = device ? F(NT * V) : NULL;
+}
 #undef F
 #undef I
 
@@ -179,11 +201,8 @@ static double workspace_estimate(const hatch_train_model *m) {
 
 /* ---- create / destroy --------------------------------------------------------------------------- */
 
-hatch_status hatch_train_model_create(const hatch_qwen25vl_config *cfg, const hatch_train_limits *limits,
-                                      int n_threads, hatch_train_model **out, hatch_train_report *report) {
-  if (report) report->message[0] = 0;
-  if (!cfg || !limits || !out) return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "%s", "NULL argument");
-  *out = NULL;
+static hatch_status check_shape(const hatch_qwen25vl_config *cfg, const hatch_train_limits *limits,
+                                hatch_train_report *report) {
   hatch_config_report cr;
   hatch_status st = hatch_qwen25vl_config_validate(cfg, "config", &cr);
   if (st != HATCH_OK) return train_fail(report, st, "%s", cr.message);
@@ -198,6 +217,84 @@ hatch_status hatch_train_model_create(const hatch_qwen25vl_config *cfg, const ha
     return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "%s", "limits: max_tokens must be in [1, 1048576]");
   if (limits->max_images > 0 && (limits->max_image_pixels < 28 * 28 || limits->max_image_pixels > (1 << 26)))
     return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "%s", "limits: max_image_pixels must be in [784, 2^26]");
+  return HATCH_OK;
+}
+
+static hatch_status create_backend(const hatch_train_device *device, int n_threads, train_backend **out,
+                                   hatch_train_report *report) {
+  hatch_train_device cpu = {.kind = HATCH_TRAIN_DEVICE_CPU};
+  if (!device) device = &cpu;
+  if (device->kind == HATCH_TRAIN_DEVICE_CPU) return train_backend_cpu_create(n_threads, device->cpu_separate_memory, out);
+  if (device->kind != HATCH_TRAIN_DEVICE_CUDA)
+    return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "%s", "device: unknown kind");
+  char why[256] = "";
+#ifdef HATCH_TRAIN_CUDA_ENTRY
+  hatch_status st = train_backend_cuda_create(device->cuda_device, device->bf16, out, why);
+#else
+  /* TODO(issue 6): until every build links a train_backend_cuda_create (the CUDA backend, or its
+   * stub without CUDA), refuse here; then keep only the call above and drop this branch. */
+  snprintf(why, sizeof why, "%s", "this build of hatch has no CUDA training backend");
+  hatch_status st = HATCH_ERR_UNSUPPORTED;
+#endif
+  if (st != HATCH_OK) train_fail(report, st, "CUDA backend: %s", why[0] ? why : hatch_status_message(st));
+  return st;
+}
+
+/* The rope tables, computed on the host and uploaded once. */
+static hatch_status upload_rope_tables(hatch_train_model *m) {
+  const hatch_qwen25vl_config *cfg = &m->cfg;
+  train_backend *b = m->b;
+  int vhalf = m->dv.vision_head_dim / 2, half = m->dv.head_dim / 2;
+  int sections_v[3] = {m->dv.vision_head_dim / 4, m->dv.vision_head_dim / 4, 0};
+  rope_table_f32(m->vs.rope_freq, m->vs.rope_comp, LAYER_ROPE_VISION, m->dv.vision_head_dim, cfg->vision.rope_theta,
+                 sections_v);
+  int sections_t[3] = {cfg->text.mrope_section[0], cfg->text.mrope_section[1], cfg->text.mrope_section[2]};
+  rope_table_f32(m->ts.rope_freq, m->ts.rope_comp, LAYER_ROPE_MROPE, m->dv.head_dim, cfg->text.rope_theta, sections_t);
+  hatch_status st = b->ops->upload(b, m->va.rope_freq, m->vs.rope_freq, sizeof(float) * (size_t)vhalf);
+  if (st == HATCH_OK) st = b->ops->upload(b, m->va.rope_comp, m->vs.rope_comp, sizeof(int32_t) * (size_t)vhalf);
+  if (st == HATCH_OK) st = b->ops->upload(b, m->ta.rope_freq, m->ts.rope_freq, sizeof(float) * (size_t)half);
+  if (st == HATCH_OK) st = b->ops->upload(b, m->ta.rope_comp, m->ts.rope_comp, sizeof(int32_t) * (size_t)half);
+  return st;
+}
+
+/* params, grads and the workspace on the backend; host mirrors and staging on the host. */
+static hatch_status allocate(hatch_train_model *m) {
+  train_backend *b = m->b;
+  size_t param_bytes = sizeof(float) * (size_t)m->n_params;
+  m->params = b->ops->alloc(b, param_bytes);
+  m->grads = b->ops->alloc(b, param_bytes);
+  if (!m->params || !m->grads) return HATCH_ERR_OUT_OF_MEMORY;
+  if (b->host_memory) {
+    m->host_params = m->params, m->host_grads = m->grads;
+  } else {
+    m->host_params = calloc((size_t)m->n_params, sizeof(float));
+    m->host_grads = calloc((size_t)m->n_params, sizeof(float));
+    if (!m->host_params || !m->host_grads) return HATCH_ERR_OUT_OF_MEMORY;
+  }
+  hatch_status st;
+  if ((st = bind(m, m->params, &m->w)) != HATCH_OK || (st = bind(m, m->grads, &m->gw)) != HATCH_OK) return st;
+  carver sizing = {NULL, 0};
+  layout(m, &sizing);
+  m->arena_bytes = sizing.off;
+  if (!(m->arena = b->ops->alloc(b, m->arena_bytes))) return HATCH_ERR_OUT_OF_MEMORY;
+  carver real = {m->arena, 0}; /* alloc aligns to 256 */
+  layout(m, &real);
+  carver stage_sizing = {NULL, 0};
+  layout_stage(m, &stage_sizing);
+  if (!(m->stage = calloc(1, stage_sizing.off))) return HATCH_ERR_OUT_OF_MEMORY;
+  carver stage = {m->stage, 0};
+  layout_stage(m, &stage);
+  return HATCH_OK;
+}
+
+hatch_status hatch_train_model_create_on(const hatch_qwen25vl_config *cfg, const hatch_train_limits *limits,
+                                         int n_threads, const hatch_train_device *device, hatch_train_model **out,
+                                         hatch_train_report *report) {
+  if (report) report->message[0] = 0;
+  if (!cfg || !limits || !out) return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "%s", "NULL argument");
+  *out = NULL;
+  hatch_status st = check_shape(cfg, limits, report);
+  if (st != HATCH_OK) return st;
   hatch_train_model *m = calloc(1, sizeof *m);
   if (!m) return HATCH_ERR_OUT_OF_MEMORY;
   m->cfg = *cfg;
@@ -211,34 +308,15 @@ hatch_status hatch_train_model_create(const hatch_qwen25vl_config *cfg, const ha
     goto fail_free;
   }
   if ((st = build_table(m)) != HATCH_OK) goto fail_free;
-  m->params = calloc((size_t)m->n_params, sizeof(float));
-  m->grads = calloc((size_t)m->n_params, sizeof(float));
-  if (!m->params || !m->grads) {
-    st = HATCH_ERR_OUT_OF_MEMORY;
-    goto fail_free;
-  }
-  if ((st = bind(m, m->params, &m->w)) != HATCH_OK || (st = bind(m, m->grads, &m->gw)) != HATCH_OK) goto fail_free;
-  carver sizing = {NULL, 0};
-  layout(m, &sizing);
-  m->arena_bytes = sizing.off;
-  m->arena = calloc(1, m->arena_bytes + 64);
-  if (!m->arena) {
-    st = HATCH_ERR_OUT_OF_MEMORY;
-    goto fail_free;
-  }
-  carver real = {(char *)(((uintptr_t)m->arena + 63) & ~(uintptr_t)63), 0};
-  layout(m, &real);
-  int sections_v[3] = {m->dv.vision_head_dim / 4, m->dv.vision_head_dim / 4, 0};
-  rope_table_f32(m->va.rope_freq, m->va.rope_comp, LAYER_ROPE_VISION, m->dv.vision_head_dim, cfg->vision.rope_theta,
-                 sections_v);
-  int sections_t[3] = {cfg->text.mrope_section[0], cfg->text.mrope_section[1], cfg->text.mrope_section[2]};
-  rope_table_f32(m->ta.rope_freq, m->ta.rope_comp, LAYER_ROPE_MROPE, m->dv.head_dim, cfg->text.rope_theta, sections_t);
   if (n_threads <= 0) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     n_threads = cores > 0 ? (int)cores : 1;
   }
-  if ((st = hatch_threadpool_create(n_threads, &m->pool)) != HATCH_OK) goto fail_free;
-  m->n_threads = hatch_threadpool_size(m->pool);
+  if ((st = create_backend(device, n_threads, &m->b, report)) != HATCH_OK) goto fail_free;
+  int cpu_threads = train_backend_cpu_n_threads(m->b);
+  m->n_threads = cpu_threads > 0 ? cpu_threads : n_threads;
+  if ((st = allocate(m)) != HATCH_OK) goto fail_free;
+  if ((st = upload_rope_tables(m)) != HATCH_OK) goto fail_free;
   *out = m;
   return HATCH_OK;
 fail_free:
@@ -247,12 +325,23 @@ fail_free:
   return st;
 }
 
+hatch_status hatch_train_model_create(const hatch_qwen25vl_config *cfg, const hatch_train_limits *limits,
+                                      int n_threads, hatch_train_model **out, hatch_train_report *report) {
+  return hatch_train_model_create_on(cfg, limits, n_threads, NULL, out, report);
+}
+
 void hatch_train_model_destroy(hatch_train_model *m) {
   if (!m) return;
-  hatch_threadpool_destroy(m->pool);
-  free(m->arena);
+  train_backend *b = m->b;
+  if (b) {
+    if (!b->host_memory) free(m->host_params), free(m->host_grads);
+    b->ops->free(b, m->arena);
+    b->ops->free(b, m->params);
+    b->ops->free(b, m->grads);
+  }
+  train_backend_destroy(b);
+  free(m->stage);
   free(m->w.v), free(m->w.t), free(m->gw.v), free(m->gw.t);
-  free(m->params), free(m->grads);
   free(m->tensors);
   free(m);
 }
@@ -263,8 +352,8 @@ const hatch_qwen25vl_config *hatch_train_model_config(const hatch_train_model *m
 const hatch_train_limits *hatch_train_model_limits(const hatch_train_model *m) { return m ? &m->lim : NULL; }
 int hatch_train_model_n_threads(const hatch_train_model *m) { return m ? m->n_threads : 0; }
 int64_t hatch_train_model_n_params(const hatch_train_model *m) { return m ? m->n_params : 0; }
-float *hatch_train_model_params(hatch_train_model *m) { return m ? m->params : NULL; }
-float *hatch_train_model_grads(hatch_train_model *m) { return m ? m->grads : NULL; }
+float *hatch_train_model_params(hatch_train_model *m) { return m ? m->host_params : NULL; }
+float *hatch_train_model_grads(hatch_train_model *m) { return m ? m->host_grads : NULL; }
 int hatch_train_model_n_tensors(const hatch_train_model *m) { return m ? m->n_tensors : 0; }
 const hatch_train_tensor *hatch_train_model_tensor(const hatch_train_model *m, int i) {
   return m && i >= 0 && i < m->n_tensors ? &m->tensors[i] : NULL;
@@ -273,9 +362,37 @@ hatch_train_flops hatch_train_model_flops(const hatch_train_model *m) {
   hatch_train_flops z = {0, 0, 0};
   return m ? m->flops : z;
 }
+const char *hatch_train_model_backend_name(const hatch_train_model *m) { return m ? m->b->ops->name : NULL; }
+train_backend *hatch_train_model_backend(const hatch_train_model *m) { return m ? m->b : NULL; }
+float *hatch_train_model_backend_params(hatch_train_model *m) { return m ? m->params : NULL; }
+float *hatch_train_model_backend_grads(hatch_train_model *m) { return m ? m->grads : NULL; }
 
 void hatch_train_model_zero_grads(hatch_train_model *m) {
-  if (m) memset(m->grads, 0, sizeof(float) * (size_t)m->n_params);
+  if (m) m->b->ops->zero(m->b, m->grads, m->n_params);
+}
+
+/* ---- host mirrors ------------------------------------------------------------------------------- */
+
+hatch_status train_push_params(hatch_train_model *m) {
+  if (m->b->host_memory) return HATCH_OK;
+  return m->b->ops->upload(m->b, m->params, m->host_params, sizeof(float) * (size_t)m->n_params);
+}
+
+hatch_status hatch_train_model_push(hatch_train_model *m) {
+  if (!m) return HATCH_ERR_INVALID_ARGUMENT;
+  if (m->b->host_memory) return HATCH_OK;
+  hatch_status st = train_push_params(m);
+  if (st == HATCH_OK) st = m->b->ops->upload(m->b, m->grads, m->host_grads, sizeof(float) * (size_t)m->n_params);
+  return st;
+}
+
+hatch_status hatch_train_model_pull(hatch_train_model *m) {
+  if (!m) return HATCH_ERR_INVALID_ARGUMENT;
+  if (m->b->host_memory) return HATCH_OK;
+  size_t bytes = sizeof(float) * (size_t)m->n_params;
+  hatch_status st = m->b->ops->download(m->b, m->host_params, m->params, bytes);
+  if (st == HATCH_OK) st = m->b->ops->download(m->b, m->host_grads, m->grads, bytes);
+  return st;
 }
 
 /* ---- random init -------------------------------------------------------------------------------- */
@@ -298,7 +415,7 @@ void hatch_train_model_init_random(hatch_train_model *m, uint64_t seed) {
   if (!m) return;
   for (int i = 0; i < m->n_tensors; i++) {
     const hatch_train_tensor *t = &m->tensors[i];
-    float *p = m->params + t->offset;
+    float *p = m->host_params + t->offset;
     size_t len = strlen(t->name);
     bool bias = len > 5 && !strcmp(t->name + len - 5, ".bias");
     bool patch = strstr(t->name, "patch_embd") != NULL;
@@ -310,18 +427,19 @@ void hatch_train_model_init_random(hatch_train_model *m, uint64_t seed) {
       else p[k] = 1.0f; /* RMSNorm weights */
     }
   }
+  (void)train_push_params(m); /* a device's failure shows at its next sync or download */
 }
 
 /* ---- linear with FLOP accounting ---------------------------------------------------------------- */
 
 void train_linear_fwd(hatch_train_model *m, float *y, const float *x, const float *w, const float *b, int64_t n,
                       int64_t in, int64_t out) {
-  linear_forward_f32(m->pool, y, x, w, b, n, in, out);
+  m->b->ops->linear_forward(m->b, y, x, w, b, n, in, out);
   m->flops.forward += (uint64_t)(2 * n * in * out);
 }
 
 void train_linear_bwd(hatch_train_model *m, float *dx, float *dw, float *db, const float *dy, const float *x,
                       const float *w, int64_t n, int64_t in, int64_t out) {
-  linear_backward_f32(m->pool, dx, dw, db, dy, x, w, n, in, out);
+  m->b->ops->linear_backward(m->b, dx, dw, db, dy, x, w, n, in, out);
   m->flops.backward += (uint64_t)((dx ? 2 : 0) * n * in * out + (dw ? 2 : 0) * n * in * out);
 }

@@ -8,6 +8,9 @@
  *
  * Use: create (sized once for the largest sample: images, pixels, tokens), init_random or load_gguf,
  * then per step: zero_grads, forward, backward (grads accumulate), an optimizer over params/grads.
+ * The model runs on a training backend (train/model/train_backend.h): the CPU by default, where
+ * params() and grads() are the model's own buffers; on a device (create_on), they are host mirrors
+ * that hatch_train_model_pull / hatch_train_model_push synchronize.
  * One model is used by one thread at a time (it runs its own thread pool inside).
  * Every fallible function returns a hatch_status and writes a message naming the tensor, file or
  * field into the report (may be NULL); nothing prints, exits or aborts. */
@@ -64,7 +67,34 @@ typedef struct hatch_train_model hatch_train_model;
  * HATCH_ERR_OUT_OF_MEMORY. */
 hatch_status hatch_train_model_create(const hatch_qwen25vl_config *cfg, const hatch_train_limits *limits,
                                       int n_threads, hatch_train_model **out, hatch_train_report *report);
+
+/* Where the model's tensors live and its ops run. */
+typedef enum hatch_train_device_kind { HATCH_TRAIN_DEVICE_CPU = 0, HATCH_TRAIN_DEVICE_CUDA = 1 } hatch_train_device_kind;
+
+typedef struct hatch_train_device {
+  hatch_train_device_kind kind;
+  int cuda_device;          /* CUDA: the device index */
+  bool bf16;                /* CUDA: matmuls in bf16 with fp32 accumulation (fp32 master weights) */
+  bool cpu_separate_memory; /* CPU: behave as a device (host mirrors, pull / push): tests the device paths */
+} hatch_train_device;
+
+/* Create on a device; NULL = the CPU with shared memory (what hatch_train_model_create does).
+ * A device that cannot be used (hatch built without CUDA, no GPU) fails with the backend's status
+ * (HATCH_ERR_UNSUPPORTED) and its reason in the report. n_threads: the CPU backend's threads. */
+hatch_status hatch_train_model_create_on(const hatch_qwen25vl_config *cfg, const hatch_train_limits *limits,
+                                         int n_threads, const hatch_train_device *device, hatch_train_model **out,
+                                         hatch_train_report *report);
 void hatch_train_model_destroy(hatch_train_model *m); /* NULL is fine */
+const char *hatch_train_model_backend_name(const hatch_train_model *m); /* "cpu", "cuda"; NULL for NULL */
+
+/* Host mirrors <-> backend, for a model on a device (no-ops, HATCH_OK, when params() and grads() are
+ * the backend's own memory). pull: backend params and grads -> the buffers params() / grads()
+ * return (call after backward before reading grads on the host, before a checkpoint). push: those
+ * buffers -> the backend (after writing params or grads on the host). Forward and backward read and
+ * write the backend only; init_random and load_gguf push the params themselves; zero_grads zeroes
+ * the backend's grads (the host grads change at the next pull). */
+hatch_status hatch_train_model_pull(hatch_train_model *m);
+hatch_status hatch_train_model_push(hatch_train_model *m);
 
 const hatch_qwen25vl_config *hatch_train_model_config(const hatch_train_model *m);
 const hatch_train_limits *hatch_train_model_limits(const hatch_train_model *m);
@@ -92,8 +122,8 @@ hatch_status hatch_train_model_load_gguf(hatch_train_model *m, const char *path,
 /* config_from_gguf + create + load_gguf. */
 hatch_status hatch_train_model_open(const char *path, const hatch_train_limits *limits, int n_threads,
                                     hatch_train_model **out, hatch_train_report *report);
-/* Writes params through hatch_qwen25vl_write_gguf: opt->matrix_type F32 for exact round trips,
- * Q8_0 for export; opt->add_metadata adds the tokenizer. */
+/* Writes params (the backend's, not the host mirror's) through hatch_qwen25vl_write_gguf:
+ * opt->matrix_type F32 for exact round trips, Q8_0 for export; opt->add_metadata adds the tokenizer. */
 hatch_status hatch_train_model_save_gguf(const hatch_train_model *m, const char *path,
                                          const hatch_qwen25vl_write_options *opt, hatch_train_report *report);
 
@@ -104,7 +134,8 @@ hatch_status hatch_train_model_save_gguf(const hatch_train_model *m, const char 
  * in image order, each image's merged tokens in raster order of its merged grid (h/28, w/28): what
  * the runtime's hatch_model_encode_image returns. */
 hatch_status hatch_train_vision_forward(hatch_train_model *m, const hatch_train_image *images, int n_images);
-/* (n_rows, out_hidden) features of the last vision forward; *n_rows = sum of (h/28)*(w/28). */
+/* (n_rows, out_hidden) features of the last vision forward; *n_rows = sum of (h/28)*(w/28). Host
+ * memory owned by the model (downloaded at each call on a device; NULL if that fails). */
 const float *hatch_train_vision_features(const hatch_train_model *m, int64_t *n_rows);
 /* Rows [*row0, *row0 + *n_rows) of image i in the features. */
 hatch_status hatch_train_vision_image_rows(const hatch_train_model *m, int image, int64_t *row0, int64_t *n_rows);
@@ -123,7 +154,8 @@ hatch_status hatch_train_vision_backward(hatch_train_model *m, const float *d_fe
  * HATCH_ERR_INVALID_ARGUMENT for a token or target outside the vocab. */
 hatch_status hatch_train_forward(hatch_train_model *m, const int32_t *ids, int n, const hatch_train_image *images,
                                  int n_images, const int32_t *targets, float *logp);
-/* (n, vocab) logits of the last forward. */
+/* (n, vocab) logits of the last forward. Host memory owned by the model (downloaded at each call
+ * on a device; NULL if that fails). */
 const float *hatch_train_logits(const hatch_train_model *m, int *n, int64_t *vocab);
 /* d_logp (n): dL/dlogp[t] (0 where no target). Accumulates grads into every parameter, through the
  * spliced image features into the vision tower. Needs the last forward's targets. */

@@ -21,6 +21,7 @@
 #include "hatch/model_config.h"
 #include "hatch/status.h"
 #include "hatch/train_data.h"
+#include "hatch/train_model.h"
 #include "hatch/train_objectives.h"
 
 /* ground: QA fine-tuning on the grounding questions (hatch/sim_dataset.h: which object fills / can be
@@ -59,6 +60,7 @@ typedef struct hatch_trainer_options {
                                   the action is the whole response) */
   uint64_t seed;
   int threads;                 /* 0: all cores */
+  hatch_train_device device;   /* where the model trains (zero: the CPU); hatch/train_model.h */
   int image_size;              /* synthetic views (square, multiple of 28) */
   unsigned settings;           /* HATCH_SIM_SETTING_BIT mask; 0 = rotation | around | among */
   int batch;                   /* samples per step (pairs for pasta, prompts for grpo), 1..HATCH_TRAINER_MAX_BATCH */
