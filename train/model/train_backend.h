@@ -88,6 +88,13 @@ typedef struct train_ops {
    * step_size = lr / (1 - beta1^t), bias2_sqrt = sqrt(1 - beta2^t). */
   void (*adamw)(train_backend *b, float *p, const float *g, float *m, float *v, int64_t n, float decay, float beta1,
                 float beta2, float step_size, float bias2_sqrt, float eps);
+
+  /* ---- benchmarks (may be NULL) ---- */
+  /* The measured peak of this backend's matmul at the precision its linear ops use: FLOP/s (2 n^3
+   * per product) of an n x n x n product, the best of `reps` timed runs after a warm-up. The
+   * denominator of `hatch-train bench`'s model FLOP utilization. NULL on the CPU backend (the
+   * runtime's measured FMA ceiling is used there). */
+  hatch_status (*peak_matmul_flops)(train_backend *b, int64_t n, int reps, double *flops_per_s);
 } train_ops;
 
 /* Every backend starts with this header; its own state follows. */

@@ -386,6 +386,11 @@ hatch_status hatch_train_model_push(hatch_train_model *m) {
   return st;
 }
 
+hatch_status hatch_train_model_sync(hatch_train_model *m) {
+  if (!m) return HATCH_ERR_INVALID_ARGUMENT;
+  return m->b->ops->sync(m->b);
+}
+
 hatch_status hatch_train_model_pull(hatch_train_model *m) {
   if (!m) return HATCH_ERR_INVALID_ARGUMENT;
   if (m->b->host_memory) return HATCH_OK;

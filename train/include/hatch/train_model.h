@@ -95,6 +95,8 @@ const char *hatch_train_model_backend_name(const hatch_train_model *m); /* "cpu"
  * the backend's grads (the host grads change at the next pull). */
 hatch_status hatch_train_model_pull(hatch_train_model *m);
 hatch_status hatch_train_model_push(hatch_train_model *m);
+/* Waits for the work queued on the model's backend and reports its errors (a no-op on the CPU). */
+hatch_status hatch_train_model_sync(hatch_train_model *m);
 
 const hatch_qwen25vl_config *hatch_train_model_config(const hatch_train_model *m);
 const hatch_train_limits *hatch_train_model_limits(const hatch_train_model *m);
