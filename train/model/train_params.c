@@ -228,14 +228,7 @@ static hatch_status create_backend(const hatch_train_device *device, int n_threa
   if (device->kind != HATCH_TRAIN_DEVICE_CUDA)
     return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "%s", "device: unknown kind");
   char why[256] = "";
-#ifdef HATCH_TRAIN_CUDA_ENTRY
   hatch_status st = train_backend_cuda_create(device->cuda_device, device->bf16, out, why);
-#else
-  /* TODO(issue 6): until every build links a train_backend_cuda_create (the CUDA backend, or its
-   * stub without CUDA), refuse here; then keep only the call above and drop this branch. */
-  snprintf(why, sizeof why, "%s", "this build of hatch has no CUDA training backend");
-  hatch_status st = HATCH_ERR_UNSUPPORTED;
-#endif
   if (st != HATCH_OK) train_fail(report, st, "CUDA backend: %s", why[0] ? why : hatch_status_message(st));
   return st;
 }
