@@ -15,6 +15,9 @@ static void usage(void) {
           "  --data F.jsonl       MindCube-format training data instead of the synthetic world (pasta stays synthetic)\n"
           "  --rgbd M.json        RGB-D + pose manifest: PaStA pairs from it, and half of each actor batch\n"
           "  --device cpu|cuda[:N]  train on the CPU (default) or CUDA device N  --bf16  bf16 matmuls on CUDA\n"
+          "  --ranks R            data parallel over R ranks (1): with --device cuda:D on cuda:D..D+R-1 through NCCL,\n"
+          "                       on the CPU R models of threads/R threads; each batch split by sample, gradients summed\n"
+          "                       (1..batch; synthetic data only, not with --data or --rgbd)\n"
           "  --seed N  --threads N  --batch N (8)  --image-size N (112)  --settings rotation,around,among,free\n"
           "  --warmup N (20)  --clip F (1.0)  --weight-decay F (0.01)  --min-lr-ratio F (0.1)\n"
           "  --pasta-tau1 F --pasta-tau2 F (0.1)  --pasta-t-abs M (0.05)  --pasta-grid N (4)\n"
@@ -69,6 +72,13 @@ int hatch_train_cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(a, "--threads") && has) o.threads = atoi(argv[++i]);
     else if (!strcmp(a, "--batch") && has) o.batch = atoi(argv[++i]);
+    else if (!strcmp(a, "--ranks") && has) {
+      char *end;
+      long r = strtol(argv[++i], &end, 10);
+      if (end == argv[i] || *end || r < 1 || r > HATCH_TRAINER_MAX_BATCH)
+        return fprintf(stderr, "hatch-train train: --ranks: '%s' is not an integer in 1..%d\n", argv[i], HATCH_TRAINER_MAX_BATCH), 2;
+      o.ranks = (int)r;
+    }
     else if (!strcmp(a, "--image-size") && has) o.image_size = atoi(argv[++i]);
     else if (!strcmp(a, "--settings") && has) {
       if (!(o.settings = hatch_train_parse_settings(argv[++i])))

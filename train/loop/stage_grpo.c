@@ -68,6 +68,7 @@ hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metric
   double reward_sum = 0, answer_sum = 0, action_sum = 0, format_sum = 0;
   int64_t tokens = 0, kept = 0;
   for (int b = 0; b < B && st == HATCH_OK; b++) {
+    if (!trainer_owns(t, b)) continue; /* group statistics are per prompt: local to its rank */
     float rewards[HATCH_TRAINER_MAX_GROUP];
     for (int g = 0; g < G && st == HATCH_OK; g++) {
       rollout *r = &ro[b * G + g];
@@ -94,10 +95,17 @@ hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metric
     }
   }
   hatch_generator_close(gen);
+  if (st == HATCH_OK && t->n_ranks > 1) { /* the batch's totals: DAPO's token-level normalization spans every rank */
+    double sums[6] = {reward_sum, answer_sum, action_sum, format_sum, (double)tokens, (double)kept};
+    if ((st = trainer_reduce_f64(t, sums, 6)) == HATCH_OK) {
+      reward_sum = sums[0], answer_sum = sums[1], action_sum = sums[2], format_sum = sums[3];
+      tokens = (int64_t)sums[4], kept = (int64_t)sums[5];
+    }
+  }
   double loss = 0;
   hatch_grpo_token_stats stats = {0};
   for (int b = 0; b < B && st == HATCH_OK; b++)
-    for (int g = 0; g < G && st == HATCH_OK; g++) {
+    for (int g = 0; g < G && st == HATCH_OK && trainer_owns(t, b); g++) {
       rollout *r = &ro[b * G + g];
       if (r->advantage == 0 && !t->ref) continue; /* no signal (and no KL term) */
       int n_resp = r->gen.n_ids + r->gen.stopped;
@@ -106,6 +114,10 @@ hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metric
                                        : 1.0f / ((float)n_resp * (float)(kept ? kept : 1));
       st = rollout_backward(t, &batch[b], r, w, &loss, &stats);
     }
+  if (st == HATCH_OK && t->n_ranks > 1) {
+    double sums[3] = {loss, stats.kl_sum, (double)stats.n_tokens};
+    if ((st = trainer_reduce_f64(t, sums, 3)) == HATCH_OK) loss = sums[0], stats.kl_sum = sums[1], stats.n_tokens = (int)sums[2];
+  }
   int n = B * G;
   sm->loss = loss;
   trainer_metric(sm, "reward", reward_sum / n);

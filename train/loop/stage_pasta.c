@@ -38,17 +38,23 @@ hatch_status stage_pasta_step(hatch_trainer *t, int64_t step, trainer_step_metri
   double loss = 0;
   int used = 0;
   int64_t dim = t->cfg.vision.out_hidden_size;
-  /* Pairs first (to know how many count in the mean), then forward/backward per pair. */
+  /* Pairs first (to know how many count in the mean: over all ranks), then forward/backward per pair. */
   int pa[HATCH_TRAINER_MAX_BATCH], pb[HATCH_TRAINER_MAX_BATCH];
   float *targets = calloc((size_t)B, sizeof(float) * (size_t)N * N);
   if (!targets) st = HATCH_ERR_OUT_OF_MEMORY;
   for (int b = 0; b < B && st == HATCH_OK; b++) {
+    pa[b] = pb[b] = -1;
+    if (!trainer_owns(t, b)) continue;
     best_pair(t, &batch[b], targets + (size_t)b * N * N, &pa[b], &pb[b]);
     used += pa[b] >= 0;
     /* Targets are per grid cell, so they hold at any resolution: now the model's size (manifest
      * frames come at full size). */
     if (pa[b] >= 0 && (st = trainer_resize_sample(t, &batch[b], t->o->image_size)) != HATCH_OK)
       trainer_fail(t, st, "%s: resizing the images", batch[b].source);
+  }
+  if (st == HATCH_OK && t->n_ranks > 1) {
+    double all = used;
+    if ((st = trainer_reduce_f64(t, &all, 1)) == HATCH_OK) used = (int)all;
   }
   for (int b = 0; b < B && st == HATCH_OK; b++) {
     if (pa[b] < 0) continue;
@@ -78,6 +84,7 @@ hatch_status stage_pasta_step(hatch_trainer *t, int64_t step, trainer_step_metri
     loss += l / used;
     if ((st = hatch_train_vision_backward(t->model, dfeat)) != HATCH_OK) trainer_fail(t, st, "%s: vision backward", batch[b].source);
   }
+  if (st == HATCH_OK) st = trainer_reduce_f64(t, &loss, 1);
   sm->loss = used ? loss : 0;
   trainer_metric(sm, "pairs", used);
   for (int b = 0; b < B; b++) hatch_train_sample_clear(&batch[b]);

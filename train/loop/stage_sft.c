@@ -55,12 +55,15 @@ hatch_status stage_sft_step(hatch_trainer *t, hatch_target_kind kind, int64_t st
     for (int i = 0; i < seqs[b].n; i++) n_targets += seqs[b].targets[i] >= 0;
     n_tokens += seqs[b].n;
   }
+  /* Every rank tokenized the whole batch: n_targets, the mean's denominator, is the batch's. */
   double loss = 0;
   for (int b = 0; b < B && st == HATCH_OK; b++) {
+    if (!trainer_owns(t, b)) continue;
     double sum = 0;
     st = seq_backward(t, &batch[b], &seqs[b], -1.0f / (float)(n_targets ? n_targets : 1), &sum);
     loss -= sum / (double)(n_targets ? n_targets : 1);
   }
+  if (st == HATCH_OK) st = trainer_reduce_f64(t, &loss, 1);
   sm->loss = loss;
   trainer_metric(sm, "tokens", (double)n_tokens);
   trainer_metric(sm, "target_tokens", (double)n_targets);

@@ -125,6 +125,8 @@ static hatch_status setup(hatch_trainer *t) {
     return trainer_fail(t, HATCH_ERR_IO, "%s: cannot create the run directory: %s", o->out_dir, strerror(errno));
   const char *names[4] = {"checkpoint.bin", "metrics.jsonl", "model-f32.gguf", ".rollout-f32.gguf"};
   for (int i = 0; i < 4; i++) snprintf(t->path[i], sizeof t->path[i], "%s/%s", o->out_dir, names[i]);
+  if (t->rank > 0) /* each rank draws its rollouts from its own export */
+    snprintf(t->path[PATH_ROLLOUT], sizeof t->path[PATH_ROLLOUT], "%s/.rollout-f32.rank%d.gguf", o->out_dir, t->rank);
   hatch_tokenizer_error te = {""};
   if (!o->tokenizer_path) return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "no tokenizer (--tokenizer tokenizer.json)");
   if ((st = hatch_tokenizer_load_json(o->tokenizer_path, &t->tok, &te)) != HATCH_OK)
@@ -160,7 +162,9 @@ static hatch_status setup(hatch_trainer *t) {
       return trainer_fail(t, st, "%s", dr.message);
   }
   if ((st = new_optimizer(t)) != HATCH_OK) return trainer_fail(t, st, "optimizer");
-  if (o->resume && ((st = trainer_checkpoint_read(t)) != HATCH_OK || (st = trim_metrics(t)) != HATCH_OK)) return st;
+  if (o->resume && (st = trainer_checkpoint_read(t)) != HATCH_OK) return st;
+  if (t->rank > 0) return HATCH_OK; /* rank 0 alone writes the run's files */
+  if (o->resume && (st = trim_metrics(t)) != HATCH_OK) return st;
   if ((st = hatch_metrics_open(t->path[PATH_METRICS], o->resume, &t->metrics)) != HATCH_OK)
     return trainer_fail(t, st, "%s: cannot open the metrics log", t->path[PATH_METRICS]);
   return HATCH_OK;
@@ -206,18 +210,21 @@ static hatch_status run_step(hatch_trainer *t, const hatch_stage_plan *sp) {
   case HATCH_STAGE_ACTOR: st = stage_sft_step(t, HATCH_TARGET_ACTION, t->stage_step, &sm); break;
   default: st = stage_grpo_step(t, t->stage_step, &sm); break;
   }
+  if (st == HATCH_OK) st = trainer_reduce_grads(t);
   if (st != HATCH_OK) return st;
   if (!isfinite(sm.loss))
     return trainer_fail(t, HATCH_ERR_CORRUPT, "step %lld (%s): the loss is %g: stopping (never a step on NaN)",
                         (long long)t->global_step, hatch_stage_name(sp->stage), sm.loss);
   float lr = stage_lr(t, sp), norm = 0;
   if ((st = trainer_optimizer_step(t, lr, sp->stage == HATCH_STAGE_PASTA, &norm)) != HATCH_OK) return st;
-  double dt = now_s() - t0;
   hatch_train_flops f1 = hatch_train_model_flops(t->model);
+  double flops = (double)(f1.total - f0.total); /* every rank's: the run's throughput */
+  if ((st = trainer_reduce_f64(t, &flops, 1)) != HATCH_OK) return st;
+  double dt = now_s() - t0;
   trainer_metric(&sm, "lr", lr);
   trainer_metric(&sm, "grad_norm", norm);
   trainer_metric(&sm, "step_s", dt);
-  trainer_metric(&sm, "gflops", (double)(f1.total - f0.total) / dt / 1e9);
+  trainer_metric(&sm, "gflops", flops / dt / 1e9);
   hatch_metric all[20];
   int n = 0;
   all[n++] = (hatch_metric){"stage", 0, hatch_stage_name(sp->stage)};
@@ -225,7 +232,7 @@ static hatch_status run_step(hatch_trainer *t, const hatch_stage_plan *sp) {
   for (int i = 0; i < sm.n; i++) all[n++] = sm.m[i];
   t->stage_step++;
   t->global_step++;
-  if ((st = hatch_metrics_log(t->metrics, t->global_step, all, n)) != HATCH_OK)
+  if (t->rank == 0 && (st = hatch_metrics_log(t->metrics, t->global_step, all, n)) != HATCH_OK)
     return trainer_fail(t, st, "%s: cannot append", t->path[PATH_METRICS]);
   return HATCH_OK;
 }
@@ -241,15 +248,17 @@ static hatch_status log_eval(hatch_trainer *t) {
   return hatch_metrics_log(t->metrics, t->global_step, all, n);
 }
 
-hatch_status hatch_trainer_run(const hatch_trainer_options *o, hatch_trainer_report *report) {
-  hatch_trainer tr = {.o = o, .report = report};
-  hatch_trainer *t = &tr;
-  report->message[0] = 0;
+hatch_status trainer_run_rank(hatch_trainer *t) {
+  const hatch_trainer_options *o = t->o;
+  bool lead = t->rank == 0; /* writes metrics, checkpoints and exports; runs the held-out evals */
+  t->report->message[0] = 0;
   hatch_status st = setup(t);
+  /* Every rank set up (a resume has read the checkpoint) before rank 0 may write one. */
+  if (st == HATCH_OK && t->comm) st = trainer_comm_barrier(t->comm);
   int64_t total = 0;
   for (int i = 0; i < o->n_stages; i++) total += o->stages[i].steps;
   hatch_progress *bar = NULL;
-  if (st == HATCH_OK && !o->quiet) hatch_progress_create(stderr, "train", t->global_step, total, 30, &bar);
+  if (st == HATCH_OK && !o->quiet && lead) hatch_progress_create(stderr, "train", t->global_step, total, 30, &bar);
   while (st == HATCH_OK && t->stage_index < o->n_stages) {
     const hatch_stage_plan *sp = &o->stages[t->stage_index];
     if (sp->stage == HATCH_STAGE_GRPO && o->grpo.kl_beta > 0 && !t->ref) {
@@ -266,8 +275,9 @@ hatch_status hatch_trainer_run(const hatch_trainer_options *o, hatch_trainer_rep
     while (st == HATCH_OK && t->stage_step < sp->steps) {
       if ((st = run_step(t, sp)) != HATCH_OK) break;
       if (bar) hatch_progress_update(bar, t->global_step - 1, NAN);
-      if (o->eval_every > 0 && t->global_step % o->eval_every == 0 && (st = log_eval(t)) != HATCH_OK) break;
-      if (o->checkpoint_every > 0 && t->global_step % o->checkpoint_every == 0 && (st = trainer_checkpoint_write(t)) != HATCH_OK)
+      if (lead && o->eval_every > 0 && t->global_step % o->eval_every == 0 && (st = log_eval(t)) != HATCH_OK) break;
+      if (lead && o->checkpoint_every > 0 && t->global_step % o->checkpoint_every == 0 &&
+          (st = trainer_checkpoint_write(t)) != HATCH_OK)
         break;
       if (o->stop_after > 0 && t->global_step >= o->stop_after) goto stopped;
     }
@@ -279,8 +289,15 @@ hatch_status hatch_trainer_run(const hatch_trainer_options *o, hatch_trainer_rep
 stopped:
   if (bar) hatch_progress_finish(bar);
   hatch_progress_destroy(bar);
-  if (st == HATCH_OK) st = trainer_checkpoint_write(t);
-  if (st == HATCH_OK && t->stage_index >= o->n_stages) st = trainer_save_gguf(t, t->path[PATH_EXPORT], HATCH_TYPE_F32);
+  if (st == HATCH_OK && lead) st = trainer_checkpoint_write(t);
+  if (st == HATCH_OK && lead && t->stage_index >= o->n_stages) st = trainer_save_gguf(t, t->path[PATH_EXPORT], HATCH_TYPE_F32);
+  if (st != HATCH_OK) trainer_comm_abort(t->comm, t->rank, st); /* no rank waits for this one */
   teardown(t);
   return st;
+}
+
+hatch_status hatch_trainer_run(const hatch_trainer_options *o, hatch_trainer_report *report) {
+  if (o->ranks != 1) return trainer_run_ranks(o, report);
+  hatch_trainer tr = {.o = o, .report = report, .rank = 0, .n_ranks = 1};
+  return trainer_run_rank(&tr);
 }

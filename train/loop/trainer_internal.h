@@ -14,6 +14,7 @@
 #include "hatch/train_optim.h"
 #include "hatch/train_prompt.h"
 #include "hatch/trainer.h"
+#include "trainer_comm.h"
 
 typedef struct hatch_trainer {
   const hatch_trainer_options *o;
@@ -36,13 +37,21 @@ typedef struct hatch_trainer {
   int stage_index;                 /* into o->stages */
   int64_t stage_step;              /* steps done in the current stage */
   int64_t global_step;             /* steps done over all stages */
-  char path[4][1024];              /* checkpoint, metrics, f32 export, rollout export */
+  char path[4][1024];              /* checkpoint, metrics, f32 export, rollout export (one per rank) */
+  int rank, n_ranks;               /* data parallel: this rank of n_ranks (0 of 1 without) */
+  trainer_comm *comm;              /* NULL with one rank */
 } hatch_trainer;
 
 enum { PATH_CKPT, PATH_METRICS, PATH_EXPORT, PATH_ROLLOUT };
 
 /* printf into the report; returns st. */
 hatch_status trainer_fail(hatch_trainer *t, hatch_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Data parallel: whether this rank runs sample b of a batch; the sum of x (n doubles: partial sums of
+ * metrics, counts) over the ranks, in place (nothing with one rank); the gradient sum. */
+static inline bool trainer_owns(const hatch_trainer *t, int b) { return b % t->n_ranks == t->rank; }
+hatch_status trainer_reduce_f64(hatch_trainer *t, double *x, int n);
+hatch_status trainer_reduce_grads(hatch_trainer *t);
 
 /* n samples for step `step` of the current stage (deterministic by seed, stage and step), images of
  * model-ready size (multiples of 28). Clears each out[k] first. */
@@ -91,6 +100,11 @@ hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metric
 hatch_status trainer_eval(hatch_trainer *t, int n_samples, trainer_step_metrics *sm);
 
 hatch_status trainer_checkpoint_write(hatch_trainer *t);
+
+/* One rank's whole run (setup, stages, files, teardown): the run itself with one rank. */
+hatch_status trainer_run_rank(hatch_trainer *t);
+/* o->ranks rank threads over one trainer_comm (trainer_parallel.c). */
+hatch_status trainer_run_ranks(const hatch_trainer_options *o, hatch_trainer_report *report);
 hatch_status trainer_checkpoint_read(hatch_trainer *t);
 
 #endif

@@ -28,6 +28,7 @@ void hatch_trainer_options_default(hatch_trainer_options *o) {
   o->settings = HATCH_SIM_SETTING_BIT(HATCH_SIM_ROTATION) | HATCH_SIM_SETTING_BIT(HATCH_SIM_AROUND) |
                 HATCH_SIM_SETTING_BIT(HATCH_SIM_AMONG);
   o->batch = 8;
+  o->ranks = 1;
   o->min_lr_ratio = 0.1f;
   o->warmup_steps = 20;
   o->grad_clip = 1.0f;

@@ -9,6 +9,10 @@
  * cursor) or a MindCube-format JSONL file. Every step appends to metrics.jsonl; checkpoints are
  * written every N steps and at the end; a run resumes bit-identically from its checkpoint.
  *
+ * Data parallel (ranks > 1): every rank builds the same batch and runs forward/backward on its share;
+ * the summed gradients and the same optimizer step keep the ranks' weights identical, and the results
+ * equal a one-rank run up to the order of float sums.
+ *
  * Ownership: a hatch_trainer owns its model, optimizer, tokenizer and files. Errors are values; the
  * report names the file, stage or sample. A NaN/Inf loss or gradient stops the run with an error
  * (never a silent step). */
@@ -61,6 +65,11 @@ typedef struct hatch_trainer_options {
   uint64_t seed;
   int threads;                 /* 0: all cores */
   hatch_train_device device;   /* where the model trains (zero: the CPU); hatch/train_model.h */
+  int ranks;                   /* data-parallel ranks (1): threads of this process, one model each, every
+                                  step's batch split by sample (b % ranks), gradients summed across ranks
+                                  (NCCL on CUDA: rank r on cuda:(device + r); the CPU: threads / ranks
+                                  threads each). 1..batch; > 1 only with the synthetic world (no --data,
+                                  --rgbd) */
   int image_size;              /* synthetic views (square, multiple of 28) */
   unsigned settings;           /* HATCH_SIM_SETTING_BIT mask; 0 = rotation | around | among */
   int batch;                   /* samples per step (pairs for pasta, prompts for grpo), 1..HATCH_TRAINER_MAX_BATCH */
