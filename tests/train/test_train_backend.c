@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "train/train_test_util.h"
 #include "hatch/train_model.h"
 #include "hatch/train_optim.h"
 #include "model/train_backend.h"
@@ -26,32 +27,6 @@
 /* ---- (a) the model on separate memory -------------------------------------------------------- */
 
 static char g_dir[128];
-
-static hatch_qwen25vl_config tiny_config(void) {
-  hatch_qwen25vl_config c;
-  hatch_qwen25vl_config_defaults(&c);
-  c.text.vocab_size = 97, c.text.hidden_size = 48, c.text.intermediate_size = 40, c.text.num_hidden_layers = 2;
-  c.text.num_attention_heads = 6, c.text.num_key_value_heads = 2, c.text.rms_norm_eps = 1e-6;
-  c.text.mrope_section[0] = 1, c.text.mrope_section[1] = 2, c.text.mrope_section[2] = 1;
-  c.text.max_position_embeddings = 512, c.text.tie_word_embeddings = true;
-  c.vision.depth = 2, c.vision.hidden_size = 32, c.vision.intermediate_size = 24, c.vision.num_heads = 2;
-  c.vision.out_hidden_size = 48, c.vision.window_size = 56, c.vision.n_fullatt = 1;
-  c.vision.fullatt_block_indexes[0] = 1;
-  c.image_token_id = 90, c.vision_start_token_id = 91, c.vision_end_token_id = 92, c.video_token_id = 93;
-  c.preprocess.max_pixels = 1 << 20;
-  return c;
-}
-
-/* (h, w, 3) gradient with a checker. */
-static uint8_t *test_image(int w, int h, int seed) {
-  uint8_t *p = malloc((size_t)w * h * 3);
-  for (int y = 0; p && y < h; y++)
-    for (int x = 0; x < w; x++) {
-      uint8_t *q = p + ((size_t)y * w + x) * 3;
-      q[0] = (uint8_t)(x * 255 / w), q[1] = (uint8_t)(y * 255 / h), q[2] = (uint8_t)((x / 7 + y / 5 + seed) % 2 ? 220 : 30);
-    }
-  return p;
-}
 
 static const int g_w[2] = {56, 112}, g_h[2] = {84, 56}; /* merged grids 3x2 (3 windows) and 2x4 (2 windows) */
 static uint8_t *g_px[2];
@@ -118,7 +93,7 @@ static void expect_same_grads(hatch_test_ctx *c, hatch_train_model *ref, hatch_t
 }
 
 static void test_model_separate_memory(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_device sep = {.kind = HATCH_TRAIN_DEVICE_CPU, .cpu_separate_memory = true};
   hatch_train_model *ref = make_model(c, &cfg, NULL), *dev = make_model(c, &cfg, &sep);
   if (!ref || !dev) goto done;
@@ -187,7 +162,7 @@ done:
 }
 
 static void test_push_pull(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   cfg.text.tie_word_embeddings = false;
   hatch_train_device sep = {.kind = HATCH_TRAIN_DEVICE_CPU, .cpu_separate_memory = true};
   hatch_train_model *ref = make_model(c, &cfg, NULL), *dev = make_model(c, &cfg, &sep);
@@ -522,7 +497,7 @@ static void test_ops_optimizer(hatch_test_ctx *c) {
 /* ---- (c) CUDA where there is none ------------------------------------------------------------- */
 
 static void test_cuda_unavailable(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_device cuda = {.kind = HATCH_TRAIN_DEVICE_CUDA, .cuda_device = 0};
   hatch_train_model *m = NULL;
   hatch_train_report rep = {{0}};
@@ -545,7 +520,7 @@ static void test_cuda_unavailable(hatch_test_ctx *c) {
 int main(int argc, char **argv) {
   snprintf(g_dir, sizeof g_dir, "/tmp/hatch_train_backend_XXXXXX");
   if (!mkdtemp(g_dir)) return 1;
-  for (int k = 0; k < 2; k++) g_px[k] = test_image(g_w[k], g_h[k], k);
+  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(g_w[k], g_h[k], k);
   if (train_backend_cpu_create(3, true, &g_b) != HATCH_OK) return 1;
   static const hatch_test_case cases[] = {
       {"model_separate_memory_bitwise", test_model_separate_memory, false},

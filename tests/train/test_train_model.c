@@ -16,37 +16,12 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "train/train_test_util.h"
 #include "hatch/model.h"
 #include "hatch/model_write.h"
 #include "hatch/train_model.h"
 
 static char g_dir[128];
-
-static hatch_qwen25vl_config tiny_config(void) {
-  hatch_qwen25vl_config c;
-  hatch_qwen25vl_config_defaults(&c);
-  c.text.vocab_size = 97, c.text.hidden_size = 48, c.text.intermediate_size = 40, c.text.num_hidden_layers = 2;
-  c.text.num_attention_heads = 6, c.text.num_key_value_heads = 2, c.text.rms_norm_eps = 1e-6;
-  c.text.mrope_section[0] = 1, c.text.mrope_section[1] = 2, c.text.mrope_section[2] = 1;
-  c.text.max_position_embeddings = 512, c.text.tie_word_embeddings = true;
-  c.vision.depth = 2, c.vision.hidden_size = 32, c.vision.intermediate_size = 24, c.vision.num_heads = 2;
-  c.vision.out_hidden_size = 48, c.vision.window_size = 56, c.vision.n_fullatt = 1;
-  c.vision.fullatt_block_indexes[0] = 1;
-  c.image_token_id = 90, c.vision_start_token_id = 91, c.vision_end_token_id = 92, c.video_token_id = 93;
-  c.preprocess.max_pixels = 1 << 20;
-  return c;
-}
-
-/* (h, w, 3) gradient with a checker. */
-static uint8_t *test_image(int w, int h, int seed) {
-  uint8_t *p = malloc((size_t)w * h * 3);
-  for (int y = 0; p && y < h; y++)
-    for (int x = 0; x < w; x++) {
-      uint8_t *q = p + ((size_t)y * w + x) * 3;
-      q[0] = (uint8_t)(x * 255 / w), q[1] = (uint8_t)(y * 255 / h), q[2] = (uint8_t)((x / 7 + y / 5 + seed) % 2 ? 220 : 30);
-    }
-  return p;
-}
 
 typedef struct sample {
   int32_t ids[128], targets[128];
@@ -110,7 +85,7 @@ static double weighted_logp(hatch_train_model *m, const sample *s, hatch_status 
 static uint8_t *g_px[2];
 
 static void test_gradients(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 0);
   if (!m) return;
   sample s;
@@ -155,7 +130,7 @@ static void test_gradients(hatch_test_ctx *c) {
 }
 
 static void test_threads_deterministic(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m1 = make_model(c, &cfg, 1), *m3 = make_model(c, &cfg, 3);
   if (!m1 || !m3) goto done;
   sample s;
@@ -175,7 +150,7 @@ done:
 }
 
 static void test_runtime_parity(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 0);
   if (!m) return;
   char path[256];
@@ -247,7 +222,7 @@ static uint8_t *slurp(const char *path, long *len) {
 }
 
 static void test_round_trip(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   cfg.text.tie_word_embeddings = false; /* output.weight too */
   hatch_train_model *m = make_model(c, &cfg, 0), *back = NULL;
   if (!m) return;
@@ -277,7 +252,7 @@ static void test_round_trip(hatch_test_ctx *c) {
     free(fa), free(fb);
   }
   /* Loading into a model of another config names the tensor. */
-  hatch_qwen25vl_config other = tiny_config();
+  hatch_qwen25vl_config other = train_test_tiny_config();
   other.text.intermediate_size = 44;
   hatch_train_model *o = make_model(c, &other, 1);
   st = o ? hatch_train_model_load_gguf(o, a, &rep) : HATCH_ERR_OUT_OF_MEMORY;
@@ -289,7 +264,7 @@ static void test_round_trip(hatch_test_ctx *c) {
 }
 
 static void test_bad_input(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 1);
   if (!m) return;
   sample s;
@@ -329,7 +304,7 @@ static double now_s(void) {
 }
 
 static void test_throughput(hatch_test_ctx *c) {
-  hatch_qwen25vl_config cfg = tiny_config();
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 0);
   if (!m) return;
   sample s;
@@ -353,7 +328,7 @@ static void test_throughput(hatch_test_ctx *c) {
 int main(int argc, char **argv) {
   snprintf(g_dir, sizeof g_dir, "/tmp/hatch_train_model_XXXXXX");
   if (!mkdtemp(g_dir)) return 1;
-  for (int k = 0; k < 2; k++) g_px[k] = test_image(g_w[k], g_h[k], k);
+  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(g_w[k], g_h[k], k);
   static const hatch_test_case cases[] = {
       {"gradients_vs_finite_differences", test_gradients, false},
       {"threads_deterministic", test_threads_deterministic, false},

@@ -11,6 +11,7 @@
 #include "hatch/train_model.h"
 
 #include "harness.h"
+#include "train/train_test_util.h"
 #include "hatch/bpe_train.h"
 #include "hatch/convert.h"
 #include "hatch/model.h"
@@ -18,42 +19,9 @@
 #include "hatch/train_checkpoint.h"
 #include "hatch/trainer.h"
 
-#define TOKENIZER HATCH_FIXTURE_DIR "/train_tokenizer/tokenizer.json"
+#define TOKENIZER TRAIN_TEST_TOKENIZER
 
 static char tmpdir[256];
-
-static void tiny_options(hatch_trainer_options *o, const char *out) {
-  hatch_trainer_options_default(o);
-  o->out_dir = out;
-  o->tokenizer_path = TOKENIZER;
-  o->preset = "tiny";
-  o->seed = 3;
-  o->batch = 2;
-  o->image_size = 56 * 2;
-  o->grpo_group = 2;
-  o->grpo_max_tokens = 12;
-  o->warmup_steps = 1;
-  o->quiet = true;
-  char why[256];
-  hatch_trainer_parse_stages("pasta:2,qa:2,actor:2,grpo:2", o, why);
-}
-
-static float *read_params(hatch_test_ctx *c, const char *dir, int64_t *n) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
-  hatch_ckpt *ck = NULL;
-  hatch_ckpt_report rep;
-  HATCH_EXPECT_OK(c, hatch_ckpt_open(path, &ck, &rep));
-  const hatch_ckpt_section *s = ck ? hatch_ckpt_find(ck, "params") : NULL;
-  float *p = NULL;
-  if (s) {
-    *n = (int64_t)(s->size / 4);
-    p = malloc(s->size);
-    memcpy(p, s->data, s->size);
-  }
-  hatch_ckpt_close(ck);
-  return p;
-}
 
 static void resume_is_bit_identical(hatch_test_ctx *c) {
   char a[300], b[300];
@@ -61,16 +29,16 @@ static void resume_is_bit_identical(hatch_test_ctx *c) {
   snprintf(b, sizeof b, "%s/resumed", tmpdir);
   hatch_trainer_options o;
   hatch_trainer_report rep = {""};
-  tiny_options(&o, a);
+  train_test_tiny_options(&o, a);
   HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "straight run: %s", rep.message);
-  tiny_options(&o, b);
+  train_test_tiny_options(&o, b);
   o.stop_after = 3; /* inside the qa stage, optimizer moments live */
   HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "first half: %s", rep.message);
   o.stop_after = 0;
   o.resume = true;
   HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "resume: %s", rep.message);
   int64_t na = 0, nb = 0;
-  float *pa = read_params(c, a, &na), *pb = read_params(c, b, &nb);
+  float *pa = train_test_checkpoint_params(c, a, &na), *pb = train_test_checkpoint_params(c, b, &nb);
   HATCH_EXPECT(c, pa && pb && na == nb && na > 0, "params %lld vs %lld", (long long)na, (long long)nb);
   if (pa && pb && na == nb) {
     int64_t diff = 0;
@@ -106,7 +74,7 @@ static void resume_is_bit_identical(hatch_test_ctx *c) {
     char c2[300], mpath[340];
     snprintf(c2, sizeof c2, "%s/crashed", tmpdir);
     snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", c2);
-    tiny_options(&o2, c2);
+    train_test_tiny_options(&o2, c2);
     o2.stop_after = 2;
     HATCH_EXPECT(c, hatch_trainer_run(&o2, &rep) == HATCH_OK, "crashed run: %s", rep.message);
     FILE *f = fopen(mpath, "a");
@@ -127,7 +95,7 @@ static void resume_is_bit_identical(hatch_test_ctx *c) {
     HATCH_EXPECT(c, twice == 0 && seen[8] == 1, "metrics after a resume: %d steps logged twice, step 8 %d times", twice, seen[8]);
   }
   /* A resume against other options is refused, naming the checkpoint. */
-  tiny_options(&o, b);
+  train_test_tiny_options(&o, b);
   o.resume = true;
   o.seed = 4;
   HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) != HATCH_OK && strstr(rep.message, "checkpoint.bin"),
@@ -158,7 +126,7 @@ static void nan_stops_training(hatch_test_ctx *c) {
   hatch_qwen25vl_write_options wo = {.name = "nan", .matrix_type = HATCH_TYPE_F32, .add_metadata = hatch_bpe_gguf_add_metadata, .metadata_user = &meta};
   HATCH_EXPECT_OK(c, hatch_train_model_save_gguf(m, init, &wo, &mr));
   hatch_trainer_options o;
-  tiny_options(&o, dir);
+  train_test_tiny_options(&o, dir);
   o.init_gguf = init;
   char w2[256];
   hatch_trainer_parse_stages("qa:3", &o, w2);
@@ -263,10 +231,24 @@ static void ground_and_rgbd_stages(hatch_test_ctx *c) {
   snprintf(b, sizeof b, "%s/rgbd_resumed", tmpdir);
   hatch_trainer_options o;
   hatch_trainer_report rep = {""};
-  char why[256];
+  char why[256], manifest[340];
+  /* Three distinct pairs, read two per PaStA step: where the cursor stands after a stop matters. */
+  snprintf(manifest, sizeof manifest, "%s/pairs3.json", tmpdir);
+  FILE *mf = fopen(manifest, "w");
+  if (mf) {
+    const char *fx = HATCH_FIXTURE_DIR "/train_data/rgbd/";
+    fprintf(mf, "{\"version\":1,\"depth_scale\":0.001,\"intrinsics\":{\"fx\":32,\"fy\":32,\"cx\":15.5,\"cy\":15.5},"
+                "\"frames\":[{\"rgb\":\"%scolor/000.jpg\",\"depth\":\"%sdepth/000.png\",\"position\":[0,0,0],"
+                "\"rotation\":[1,0,0,0,1,0,0,0,1]},{\"rgb\":\"%scolor/001.jpg\",\"depth\":\"%sdepth/001.png\","
+                "\"position\":[0.5,0,0],\"rotation\":[1,0,0,0,1,0,0,0,1]},{\"rgb\":\"%scolor/000.jpg\",\"depth\":"
+                "\"%sdepth/000.png\",\"position\":[0.1,0,0],\"rotation\":[1,0,0,0,1,0,0,0,1]}],"
+                "\"pairs\":[[0,1],[1,0],[0,2]]}\n",
+            fx, fx, fx, fx, fx, fx);
+    fclose(mf);
+  }
   for (int run = 0; run < 2; run++) {
-    tiny_options(&o, run ? b : a);
-    o.rgbd_manifest = HATCH_FIXTURE_DIR "/train_data/rgbd/manifest.json";
+    train_test_tiny_options(&o, run ? b : a);
+    o.rgbd_manifest = manifest;
     HATCH_EXPECT_OK(c, hatch_trainer_parse_stages("ground:2,pasta:3,actor:2", &o, why));
     if (run) {
       o.stop_after = 3; /* inside pasta: the manifest cursor is mid-file */
@@ -276,7 +258,7 @@ static void ground_and_rgbd_stages(hatch_test_ctx *c) {
     HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "run %d: %s", run, rep.message);
   }
   int64_t na = 0, nb = 0;
-  float *pa = read_params(c, a, &na), *pb = read_params(c, b, &nb);
+  float *pa = train_test_checkpoint_params(c, a, &na), *pb = train_test_checkpoint_params(c, b, &nb);
   HATCH_EXPECT(c, pa && pb && na == nb && na > 0 && !memcmp(pa, pb, sizeof(float) * (size_t)na),
                "resumed run differs from the straight one");
   free(pa), free(pb);
@@ -309,7 +291,7 @@ static void device_path_is_bit_identical(hatch_test_ctx *c) {
   hatch_trainer_report rep = {""};
   const char *dirs[3] = {a, b, d};
   for (int run = 0; run < 3; run++) {
-    tiny_options(&o, dirs[run]);
+    train_test_tiny_options(&o, dirs[run]);
     o.grpo.kl_beta = 0.05f;
     o.device.cpu_separate_memory = run > 0;
     if (run == 2) {
@@ -321,7 +303,7 @@ static void device_path_is_bit_identical(hatch_test_ctx *c) {
   }
   int64_t n[3] = {0};
   float *p[3];
-  for (int k = 0; k < 3; k++) p[k] = read_params(c, dirs[k], &n[k]);
+  for (int k = 0; k < 3; k++) p[k] = train_test_checkpoint_params(c, dirs[k], &n[k]);
   for (int k = 1; k < 3; k++) {
     int64_t diff = 0;
     if (p[0] && p[k] && n[0] == n[k])

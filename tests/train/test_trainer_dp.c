@@ -12,50 +12,23 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "train/train_test_util.h"
 #include "hatch/tokenizer.h"
 #include "hatch/train_checkpoint.h"
 #include "hatch/trainer.h"
 #include "loop/trainer_comm.h"
 
-#define TOKENIZER HATCH_FIXTURE_DIR "/train_tokenizer/tokenizer.json"
+#define TOKENIZER TRAIN_TEST_TOKENIZER
 
 static char tmpdir[256];
 
 /* tests/train/test_trainer.c's tiny run, with a batch that 1, 2 and 3 ranks divide. One thread per
  * rank, so every run's rollouts come from a one-thread generator. */
 static void tiny_options(hatch_trainer_options *o, const char *out, int ranks) {
-  hatch_trainer_options_default(o);
-  o->out_dir = out;
-  o->tokenizer_path = TOKENIZER;
-  o->preset = "tiny";
-  o->seed = 3;
+  train_test_tiny_options(o, out);
   o->batch = 6;
-  o->image_size = 56 * 2;
-  o->grpo_group = 2;
-  o->grpo_max_tokens = 12;
-  o->warmup_steps = 1;
-  o->quiet = true;
   o->threads = ranks;
   o->ranks = ranks;
-  char why[256];
-  hatch_trainer_parse_stages("pasta:2,qa:2,actor:2,grpo:2", o, why);
-}
-
-static float *read_params(hatch_test_ctx *c, const char *dir, int64_t *n) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
-  hatch_ckpt *ck = NULL;
-  hatch_ckpt_report rep;
-  HATCH_EXPECT_OK(c, hatch_ckpt_open(path, &ck, &rep));
-  const hatch_ckpt_section *s = ck ? hatch_ckpt_find(ck, "params") : NULL;
-  float *p = NULL;
-  if (s) {
-    *n = (int64_t)(s->size / 4);
-    p = malloc(s->size);
-    memcpy(p, s->data, s->size);
-  }
-  hatch_ckpt_close(ck);
-  return p;
 }
 
 /* metrics.jsonl: per training step (1..16) the value of key, NAN where absent. */
@@ -111,7 +84,7 @@ static void ranks_match_one_rank(hatch_test_ctx *c) {
   }
   int64_t n[3] = {0};
   float *p[3];
-  for (int k = 0; k < 3; k++) p[k] = read_params(c, dirs[k], &n[k]);
+  for (int k = 0; k < 3; k++) p[k] = train_test_checkpoint_params(c, dirs[k], &n[k]);
   float *init = initial_params(c, n[0]);
   for (int k = 1; k < 3; k++) {
     HATCH_EXPECT(c, p[0] && p[k] && init && n[0] == n[k] && n[0] > 0, "%d ranks: params", k + 1);
@@ -180,7 +153,7 @@ static void resume_with_ranks_is_bit_identical(hatch_test_ctx *c) {
   }
   int64_t n[3] = {0};
   float *p[3];
-  for (int k = 0; k < 3; k++) p[k] = read_params(c, dirs[k], &n[k]);
+  for (int k = 0; k < 3; k++) p[k] = train_test_checkpoint_params(c, dirs[k], &n[k]);
   for (int k = 1; k < 3; k++) {
     int64_t diff = 0;
     if (p[0] && p[k] && n[0] == n[k])

@@ -11,7 +11,6 @@
 #include "cli/bench.h"
 #include "commands.h"
 #include "hatch/train_model.h"
-#include "model/train_model_internal.h" /* the backend's measured matmul peak */
 
 #include "hatch/sim_dataset.h"
 #include "hatch/tokenizer.h"
@@ -32,9 +31,8 @@ int hatch_train_cmd_bench(int argc, char **argv) {
     else if (!strcmp(argv[i], "--image-size") && has) image = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--json") && has) json = argv[++i];
     else if (!strcmp(argv[i], "--device") && has) {
-      const char *d = argv[++i];
-      if (!strncmp(d, "cuda", 4) && (d[4] == 0 || d[4] == ':')) dev.kind = HATCH_TRAIN_DEVICE_CUDA, dev.cuda_device = d[4] ? atoi(d + 5) : 0;
-      else if (strcmp(d, "cpu")) return fprintf(stderr, "hatch-train bench: --device: '%s' is not cpu, cuda or cuda:N\n", d), 2;
+      if (!hatch_train_parse_device(argv[++i], &dev))
+        return fprintf(stderr, "hatch-train bench: --device: '%s' is not cpu, cuda or cuda:N\n", argv[i]), 2;
     } else if (!strcmp(argv[i], "--bf16")) dev.bf16 = true;
     else return fprintf(stderr, "usage: hatch-train bench --tokenizer T.json [--preset tiny|small|3b] [--device cpu|cuda[:N]] [--bf16]\n"
                                 "                         [--batch 8] [--steps 3] [--threads N] [--image-size 112] [--json F]\n"), 2;
@@ -76,13 +74,15 @@ int hatch_train_cmd_bench(int argc, char **argv) {
     goto done;
   }
   hatch_train_model_init_random(m, 1);
-  train_backend *tb = hatch_train_model_backend(m);
-  if (tb->ops->peak_matmul_flops) { /* the device's own GEMM at the linear ops' precision */
-    if (tb->ops->peak_matmul_flops(tb, 8192, 5, &ceil.peak_gflops) != HATCH_OK) {
-      fprintf(stderr, "hatch-train bench: cannot measure the %s backend's matmul peak\n", tb->ops->name);
-      goto done;
-    }
+  /* The device's own GEMM at the linear ops' precision, else (CPU) the FMA ceiling. */
+  hatch_status pst = hatch_train_model_peak_flops(m, 8192, 5, &ceil.peak_gflops);
+  bool gemm_peak = pst == HATCH_OK;
+  if (gemm_peak) {
     ceil.peak_gflops /= 1e9;
+  } else if (pst != HATCH_ERR_UNSUPPORTED) {
+    fprintf(stderr, "hatch-train bench: cannot measure the %s backend's matmul peak (%s)\n",
+            hatch_train_model_backend_name(m), hatch_status_name(pst));
+    goto done;
   } else if (hatch_backend_create_cpu(&co, &cpu) != HATCH_OK || hatch_bench_measure_ceilings(cpu, &ceil) != HATCH_OK) {
     fprintf(stderr, "hatch-train bench: cannot measure the CPU's peak\n");
     goto done;
@@ -125,7 +125,7 @@ int hatch_train_cmd_bench(int argc, char **argv) {
          hatch_train_model_n_threads(m));
   printf("  forward+backward: %.3f s/step, %.1f tokens/s, %.2f GFLOP/s\n", sec / steps, tps, gflops);
   printf("  %s peak (same run): %.1f GFLOP/s -> %.1f%% of peak (model FLOP utilization)\n",
-         tb->ops->peak_matmul_flops ? (dev.bf16 ? "bf16 GEMM" : "fp32 GEMM") : "CPU fp32 FMA", ceil.peak_gflops,
+         gemm_peak ? (dev.bf16 ? "bf16 GEMM" : "fp32 GEMM") : "CPU fp32 FMA", ceil.peak_gflops,
          100.0 * gflops / ceil.peak_gflops);
   if (json) {
     FILE *f = fopen(json, "w");

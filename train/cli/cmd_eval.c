@@ -9,7 +9,6 @@
 #include "hatch/train_data.h"
 #include "hatch/train_eval.h"
 
-unsigned hatch_train_parse_settings(const char *text);
 
 static void usage(void) {
   fprintf(stderr,

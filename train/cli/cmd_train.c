@@ -28,8 +28,23 @@ static void usage(void) {
           "  --resume             continue DIR/checkpoint.bin bit-identically   --quiet   --stop-after N\n");
 }
 
-/* "rotation,among" -> a HATCH_SIM_SETTING_BIT mask; 0 on an unknown name. */
-unsigned hatch_train_parse_settings(const char *text);
+bool hatch_train_parse_device(const char *text, hatch_train_device *dev) {
+  dev->cpu_separate_memory = false, dev->cuda_device = 0;
+  if (!strcmp(text, "cpu") || !strcmp(text, "cpu-separate")) {
+    dev->kind = HATCH_TRAIN_DEVICE_CPU;
+    dev->cpu_separate_memory = text[3] != 0;
+    return true;
+  }
+  if (strncmp(text, "cuda", 4) || (text[4] && text[4] != ':')) return false;
+  dev->kind = HATCH_TRAIN_DEVICE_CUDA;
+  if (!text[4]) return true;
+  char *end;
+  long n = strtol(text + 5, &end, 10);
+  if (end == text + 5 || *end || n < 0 || n > 1023) return false;
+  dev->cuda_device = (int)n;
+  return true;
+}
+
 unsigned hatch_train_parse_settings(const char *text) {
   unsigned mask = 0;
   char buf[128];
@@ -60,14 +75,8 @@ int hatch_train_cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--data") && has) o.data_jsonl = argv[++i];
     else if (!strcmp(a, "--rgbd") && has) o.rgbd_manifest = argv[++i];
     else if (!strcmp(a, "--device") && has) {
-      const char *d = argv[++i];
-      if (!strcmp(d, "cpu")) o.device.kind = HATCH_TRAIN_DEVICE_CPU;
-      else if (!strncmp(d, "cuda", 4) && (d[4] == 0 || d[4] == ':')) {
-        o.device.kind = HATCH_TRAIN_DEVICE_CUDA;
-        o.device.cuda_device = d[4] ? atoi(d + 5) : 0;
-      } else if (!strcmp(d, "cpu-separate")) /* the CPU as if it were a device: tests the device paths */
-        o.device.kind = HATCH_TRAIN_DEVICE_CPU, o.device.cpu_separate_memory = true;
-      else return fprintf(stderr, "hatch-train train: --device: '%s' is not cpu, cuda or cuda:N\n", d), 2;
+      if (!hatch_train_parse_device(argv[++i], &o.device))
+        return fprintf(stderr, "hatch-train train: --device: '%s' is not cpu, cuda or cuda:N\n", argv[i]), 2;
     } else if (!strcmp(a, "--bf16")) o.device.bf16 = true;
     else if (!strcmp(a, "--seed") && has) o.seed = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(a, "--threads") && has) o.threads = atoi(argv[++i]);

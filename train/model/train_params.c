@@ -384,6 +384,12 @@ hatch_status hatch_train_model_sync(hatch_train_model *m) {
   return m->b->ops->sync(m->b);
 }
 
+hatch_status hatch_train_model_peak_flops(hatch_train_model *m, int64_t n, int reps, double *flops_per_s) {
+  if (!m || !flops_per_s) return HATCH_ERR_INVALID_ARGUMENT;
+  if (!m->b->ops->peak_matmul_flops) return HATCH_ERR_UNSUPPORTED;
+  return m->b->ops->peak_matmul_flops(m->b, n, reps, flops_per_s);
+}
+
 hatch_status hatch_train_model_pull(hatch_train_model *m) {
   if (!m) return HATCH_ERR_INVALID_ARGUMENT;
   if (m->b->host_memory) return HATCH_OK;

@@ -97,6 +97,10 @@ hatch_status hatch_train_model_pull(hatch_train_model *m);
 hatch_status hatch_train_model_push(hatch_train_model *m);
 /* Waits for the work queued on the model's backend and reports its errors (a no-op on the CPU). */
 hatch_status hatch_train_model_sync(hatch_train_model *m);
+/* The backend's measured matmul peak at its linear ops' precision (FLOP/s; an n x n x n product, best
+ * of reps): the denominator of model FLOP utilization. HATCH_ERR_UNSUPPORTED where the backend has
+ * none (the CPU: use the runtime's measured FMA ceiling). */
+hatch_status hatch_train_model_peak_flops(hatch_train_model *m, int64_t n, int reps, double *flops_per_s);
 
 const hatch_qwen25vl_config *hatch_train_model_config(const hatch_train_model *m);
 const hatch_train_limits *hatch_train_model_limits(const hatch_train_model *m);
