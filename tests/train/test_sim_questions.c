@@ -481,6 +481,77 @@ static void test_grounding(hatch_test_ctx *c) {
   hatch_sim_stream_destroy(st);
 }
 
+/* Captions on a hand-built world: one view looking down -z with a box left of centre, a bigger one right
+ * of it, one too small to name and one behind; a second view looking away from all of them. */
+static void test_caption_hand_built(hatch_test_ctx *c) {
+  hatch_sim_world w = base_world(HATCH_SIM_FREE);
+  w.n_views = 2;
+  w.views[0] = cam_at(0, 0, 0), w.views[1] = cam_at(0, 0, 180);
+  add_obj(&w, "red", "box", -1.2, -4, 0.8);
+  add_obj(&w, "blue", "ball", 1.0, -4, 1.0);
+  add_obj(&w, "green", "bin", 0.2, -9, 0.05);    /* far and tiny: under 1% of the view */
+  add_obj(&w, "black", "chair", 0.0, 3, 0.8);   /* behind view 0, in front of view 1 */
+  hatch_sim_visibility vis;
+  hatch_sim_visibility_from_geometry(&w, &vis);
+  char out[256];
+  HATCH_EXPECT_OK(c, hatch_sim_caption(&w, &vis, out, sizeof out));
+  HATCH_EXPECT(c, !strcmp(out, "Image 1: Red box, Blue ball. Image 2: Black chair."), "caption '%s'", out);
+  w.views[1] = cam_at(0, 0, 90); /* looking to -x: nothing in view */
+  hatch_sim_visibility_from_geometry(&w, &vis);
+  HATCH_EXPECT_OK(c, hatch_sim_caption(&w, &vis, out, sizeof out));
+  HATCH_EXPECT(c, !strcmp(out, "Image 1: Red box, Blue ball. Image 2: none."), "caption '%s'", out);
+  HATCH_EXPECT(c, hatch_sim_caption(&w, &vis, out, 20) == HATCH_ERR_TOO_LARGE, "short buffer refused");
+  HATCH_EXPECT(c, hatch_sim_caption(&w, NULL, out, sizeof out) == HATCH_ERR_INVALID_ARGUMENT, "NULL visibility");
+}
+
+/* Stream captions against the id renders: every named object covers >= 1% of its view, every object
+ * that does is named, in order of its pixels' mean column. */
+static void test_caption_stream(hatch_test_ctx *c) {
+  hatch_sim_stream_options o = {.seed = 5, .image_size = 112, .n_samples = 24, .captions = true};
+  hatch_sim_stream *st = NULL;
+  HATCH_EXPECT_OK(c, hatch_sim_stream_create(&o, &st, NULL));
+  if (!st) return;
+  int16_t *ids = malloc(112 * 112 * sizeof *ids);
+  hatch_train_sample s = {0};
+  int n = 0, named = 0;
+  while (ids && hatch_sim_stream_next(st, &s) == HATCH_OK) {
+    const hatch_sim_world *w = hatch_sim_stream_world(st, NULL);
+    n++;
+    HATCH_EXPECT(c, !strcmp(s.question, HATCH_SIM_CAPTION_QUESTION) && s.n_options == 0 && !s.action[0] &&
+                        hatch_sim_stream_question(st) == NULL && strstr(s.id, "_caption"),
+                 "%s: a caption sample", s.id);
+    char want[HATCH_SAMPLE_MAX_RESPONSE] = "";
+    for (int v = 0; v < w->n_views && hatch_sim_render_ids(w, v, ids) == HATCH_OK; v++) {
+      int px[HATCH_SIM_MAX_OBJECTS] = {0};
+      double col[HATCH_SIM_MAX_OBJECTS] = {0};
+      for (int i = 0; i < 112 * 112; i++)
+        if (ids[i] >= 0) px[ids[i]]++, col[ids[i]] += i % 112;
+      size_t len = strlen(want);
+      snprintf(want + len, sizeof want - len, "%sImage %d:", v ? " " : "", v + 1);
+      int done[HATCH_SIM_MAX_OBJECTS] = {0}, k = 0;
+      for (;; k++) { /* selection by centre, written independently of the library's sort */
+        int best = -1;
+        for (int ob = 0; ob < w->n_objects; ob++)
+          if (!done[ob] && px[ob] * 100 >= 112 * 112 && (best < 0 || col[ob] / px[ob] < col[best] / px[best])) best = ob;
+        if (best < 0) break;
+        done[best] = 1, named++;
+        char name[64];
+        snprintf(name, sizeof name, "%s", w->objects[best].name);
+        name[0] = (char)toupper((unsigned char)name[0]);
+        len = strlen(want);
+        snprintf(want + len, sizeof want - len, "%s %s", k ? "," : "", name);
+      }
+      len = strlen(want);
+      snprintf(want + len, sizeof want - len, "%s.", k ? "" : " none");
+    }
+    HATCH_EXPECT(c, !strcmp(s.response, want), "%s: caption\n  '%s'\nwant\n  '%s'", s.id, s.response, want);
+  }
+  hatch_train_sample_clear(&s);
+  HATCH_EXPECT(c, n == 24 && named >= 24 * 2, "%d samples, %d objects named", n, named);
+  free(ids);
+  hatch_sim_stream_destroy(st);
+}
+
 int main(int argc, char **argv) {
   static const hatch_test_case cases[] = {
       {"rotation_answers", test_rotation_answers, false},
@@ -490,6 +561,8 @@ int main(int argc, char **argv) {
       {"determinism", test_determinism, false},
       {"stream", test_stream, false},
       {"grounding", test_grounding, false},
+      {"caption_hand_built", test_caption_hand_built, false},
+      {"caption_stream", test_caption_stream, false},
   };
   return hatch_test_main(argc, argv, cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -222,10 +222,10 @@ static void int8_export_agrees(hatch_test_ctx *c) {
   hatch_train_model_destroy(m);
 }
 
-/* The grounding stage and an RGB-D manifest (--rgbd): PaStA pairs come from the manifest (full-size
+/* The caption and grounding stages and an RGB-D manifest (--rgbd): PaStA pairs come from the manifest (full-size
  * frames, targets before the resize), actor batches are half manifest pairs; the manifest's cursor is
  * in the checkpoint, so a resumed run ends bit-identical to a straight one. */
-static void ground_and_rgbd_stages(hatch_test_ctx *c) {
+static void caption_ground_and_rgbd_stages(hatch_test_ctx *c) {
   char a[300], b[300], mpath[340];
   snprintf(a, sizeof a, "%s/rgbd_straight", tmpdir);
   snprintf(b, sizeof b, "%s/rgbd_resumed", tmpdir);
@@ -249,9 +249,9 @@ static void ground_and_rgbd_stages(hatch_test_ctx *c) {
   for (int run = 0; run < 2; run++) {
     train_test_tiny_options(&o, run ? b : a);
     o.rgbd_manifest = manifest;
-    HATCH_EXPECT_OK(c, hatch_trainer_parse_stages("ground:2,pasta:3,actor:2", &o, why));
+    HATCH_EXPECT_OK(c, hatch_trainer_parse_stages("caption:2,ground:2,pasta:3,actor:2", &o, why));
     if (run) {
-      o.stop_after = 3; /* inside pasta: the manifest cursor is mid-file */
+      o.stop_after = 5; /* inside pasta: the manifest cursor is mid-file */
       HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "first half: %s", rep.message);
       o.stop_after = 0, o.resume = true;
     }
@@ -266,16 +266,19 @@ static void ground_and_rgbd_stages(hatch_test_ctx *c) {
   snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", a);
   FILE *f = fopen(mpath, "r");
   char line[4096];
-  int ground = 0, pasta_with_pairs = 0, actor = 0;
+  int caption = 0, ground = 0, pasta_with_pairs = 0, actor = 0;
   while (f && fgets(line, sizeof line, f)) {
+    const char *tt = strstr(line, "\"target_tokens\":");
+    /* a caption names every view's objects: dozens of target tokens per sample, not an answer's ~10 */
+    caption += strstr(line, "\"stage\":\"caption\"") && tt && atof(tt + 16) >= 20.0 * o.batch;
     ground += strstr(line, "\"stage\":\"ground\"") != NULL;
     actor += strstr(line, "\"stage\":\"actor\"") != NULL;
     const char *p = strstr(line, "\"pairs\":");
     if (strstr(line, "\"stage\":\"pasta\"") && p && atof(p + 8) >= 1) pasta_with_pairs++;
   }
   if (f) fclose(f);
-  HATCH_EXPECT(c, ground == 2 && pasta_with_pairs == 3 && actor == 2, "metrics: ground %d, pasta with pairs %d, actor %d",
-               ground, pasta_with_pairs, actor);
+  HATCH_EXPECT(c, caption == 2 && ground == 2 && pasta_with_pairs == 3 && actor == 2,
+               "metrics: caption %d, ground %d, pasta with pairs %d, actor %d", caption, ground, pasta_with_pairs, actor);
 }
 
 /* The device path (the optimizer through the backend's ops, moments in backend memory, pull/push
@@ -322,7 +325,7 @@ int main(int argc, char **argv) {
       {"resume_is_bit_identical", resume_is_bit_identical, false},
       {"int8_export_agrees", int8_export_agrees, false},
       {"nan_stops_training", nan_stops_training, false},
-      {"ground_and_rgbd_stages", ground_and_rgbd_stages, false},
+      {"caption_ground_and_rgbd_stages", caption_ground_and_rgbd_stages, false},
       {"device_path_is_bit_identical", device_path_is_bit_identical, false},
   };
   int rc = hatch_test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

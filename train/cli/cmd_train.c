@@ -10,7 +10,7 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: hatch-train train --out DIR --tokenizer tokenizer.json --stages pasta:N,qa:N,actor:N,grpo:N [options]\n"
-          "  --stages LIST        stages in order, NAME:STEPS[@LR] (ground, pasta, qa, actor, grpo)\n"
+          "  --stages LIST        stages in order, NAME:STEPS[@LR] (caption, ground, pasta, qa, actor, grpo)\n"
           "  --preset tiny|small  model size for a fresh model (default small)  --init F.gguf  start from weights\n"
           "  --data F.jsonl       MindCube-format training data instead of the synthetic world (pasta stays synthetic)\n"
           "  --rgbd M.json        RGB-D + pose manifest: PaStA pairs from it, and half of each actor batch\n"

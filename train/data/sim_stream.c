@@ -17,6 +17,7 @@ struct hatch_sim_stream {
   hatch_sim_world world;
   hatch_sim_question questions[HATCH_SIM_MAX_QUESTIONS];
   int n_questions, next_question;
+  char caption[HATCH_SAMPLE_MAX_RESPONSE]; /* the world's caption (captions mode) */
   uint8_t *rgb;  // (HATCH_SIM_MAX_VIEWS, size, size, 3)
   float *depth;  // (HATCH_SIM_MAX_VIEWS, size, size)
   int16_t *ids;  // (size, size)
@@ -100,6 +101,11 @@ static hatch_status next_world(hatch_sim_stream *st) {
       if (s == HATCH_OK) s = hatch_sim_visibility_add_ids(&vis, &st->world, v, st->ids);
       if (s != HATCH_OK) return s;
     }
+    st->next_question = 0;
+    if (st->opt.captions) { /* one sample per world: its caption */
+      st->n_questions = 1;
+      return hatch_sim_caption(&st->world, &vis, st->caption, sizeof st->caption);
+    }
     s = (st->opt.grounding ? hatch_sim_grounding_questions_make : hatch_sim_questions_make)(
         &st->world, &vis, seed, st->opt.questions_per_world, st->questions, &st->n_questions);
     if (s != HATCH_OK) return s;
@@ -107,6 +113,18 @@ static hatch_status next_world(hatch_sim_stream *st) {
     if (st->n_questions > 0) return HATCH_OK;
   }
   return HATCH_ERR_NOT_FOUND; /* the generator keeps making worlds with nothing to ask */
+}
+
+/* The text fields of a caption sample: no options, no action, the caption as the response. */
+static hatch_status caption_sample(const hatch_sim_stream *st, hatch_train_sample *s) {
+  const char *setting = hatch_sim_setting_name(st->world.setting);
+  snprintf(s->id, sizeof s->id, "%s_%06lld_caption", setting, (long long)st->scene);
+  snprintf(s->setting, sizeof s->setting, "%s", setting);
+  snprintf(s->source, sizeof s->source, "sim:seed=%llu:scene=%lld:caption", (unsigned long long)st->world.seed,
+           (long long)st->scene);
+  snprintf(s->question, sizeof s->question, "%s", HATCH_SIM_CAPTION_QUESTION);
+  snprintf(s->response, sizeof s->response, "%s", st->caption);
+  return HATCH_OK;
 }
 
 hatch_status hatch_sim_stream_next(hatch_sim_stream *st, hatch_train_sample *out) {
@@ -118,7 +136,8 @@ hatch_status hatch_sim_stream_next(hatch_sim_stream *st, hatch_train_sample *out
     if (s != HATCH_OK) return s;
   }
   int k = st->next_question++;
-  hatch_status s = hatch_sim_question_to_sample(&st->world, &st->questions[k], st->scene, k, out);
+  hatch_status s = st->opt.captions ? caption_sample(st, out)
+                                    : hatch_sim_question_to_sample(&st->world, &st->questions[k], st->scene, k, out);
   if (s != HATCH_OK) goto fail_sample;
   int size = st->opt.image_size;
   size_t px = (size_t)size * (size_t)size;
@@ -153,5 +172,5 @@ const hatch_sim_world *hatch_sim_stream_world(const hatch_sim_stream *st, int64_
 }
 
 const hatch_sim_question *hatch_sim_stream_question(const hatch_sim_stream *st) {
-  return st && st->produced > 0 ? &st->questions[st->next_question - 1] : NULL;
+  return st && st->produced > 0 && !st->opt.captions ? &st->questions[st->next_question - 1] : NULL;
 }

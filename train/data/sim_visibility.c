@@ -22,18 +22,20 @@ hatch_status hatch_sim_visibility_add_ids(hatch_sim_visibility *vis, const hatch
   const hatch_sim_camera *cam = &world->views[view];
   int64_t n = (int64_t)cam->width * cam->height; // ids: (height, width)
   int counts[HATCH_SIM_MAX_OBJECTS] = {0};
+  double columns[HATCH_SIM_MAX_OBJECTS] = {0};
   for (int64_t i = 0; i < n; i++) {
     int id = ids[i];
     if (id < -1 || id >= world->n_objects) return HATCH_ERR_CORRUPT;
-    if (id >= 0) counts[id]++;
+    if (id >= 0) counts[id]++, columns[id] += (double)(i % cam->width);
   }
-  for (int o = 0; o < world->n_objects; o++) vis->pixels[view][o] += counts[o];
+  for (int o = 0; o < world->n_objects; o++) vis->pixels[view][o] += counts[o], vis->column_sum[view][o] += columns[o];
   vis->view_pixels[view] = (int)n;
   return HATCH_OK;
 }
 
-/* Pixel area of an object's projected bounding box, clipped to the image; 0 when its centre is behind. */
-static int projected_area(const hatch_sim_camera *cam, const hatch_sim_object *ob) {
+/* Pixel area of an object's projected bounding box, clipped to the image, and the box's centre column;
+ * 0 when its centre is behind. */
+static int projected_area(const hatch_sim_camera *cam, const hatch_sim_object *ob, double *centre_column) {
   double c[3];
   hatch_sim_world_to_camera(cam, ob->centre, c);
   if (c[2] <= 0.05) return 0;
@@ -51,12 +53,16 @@ static int projected_area(const hatch_sim_camera *cam, const hatch_sim_object *o
   }
   u0 = fmax(u0, 0), v0 = fmax(v0, 0), u1 = fmin(u1, cam->width), v1 = fmin(v1, cam->height);
   if (u1 <= u0 || v1 <= v0) return 0;
+  *centre_column = 0.5 * (u0 + u1);
   return (int)((u1 - u0) * (v1 - v0));
 }
 
 void hatch_sim_visibility_from_geometry(const hatch_sim_world *world, hatch_sim_visibility *vis) {
   hatch_sim_visibility_init(vis, world);
   for (int v = 0; v < vis->n_views; v++)
-    for (int o = 0; o < vis->n_objects && o < HATCH_SIM_MAX_OBJECTS; o++)
-      vis->pixels[v][o] = projected_area(&world->views[v], &world->objects[o]);
+    for (int o = 0; o < vis->n_objects && o < HATCH_SIM_MAX_OBJECTS; o++) {
+      double centre = 0;
+      vis->pixels[v][o] = projected_area(&world->views[v], &world->objects[o], &centre);
+      vis->column_sum[v][o] = centre * vis->pixels[v][o];
+    }
 }

@@ -14,6 +14,10 @@ void hatch_token_seq_free(hatch_token_seq *s) {
 
 size_t hatch_target_text(const hatch_train_sample *s, hatch_target_kind kind, char *buf, size_t cap) {
   const char *action = kind == HATCH_TARGET_ACTION ? s->action : "";
+  if (s->response[0]) { /* a caption sample: the response is the target */
+    int n = snprintf(buf, cap, "%s", s->response);
+    return n < 0 ? 0 : (size_t)n;
+  }
   if (s->n_options == 0) { /* a pose-only sample (RGB-D manifest pair): the action is the answer */
     int n = snprintf(buf, cap, "%s", action);
     return n < 0 ? 0 : (size_t)n;

@@ -206,7 +206,8 @@ static hatch_status run_step(hatch_trainer *t, const hatch_stage_plan *sp) {
   switch (sp->stage) {
   case HATCH_STAGE_PASTA: st = stage_pasta_step(t, t->stage_step, &sm); break;
   case HATCH_STAGE_QA:
-  case HATCH_STAGE_GROUND: st = stage_sft_step(t, HATCH_TARGET_ANSWER, t->stage_step, &sm); break;
+  case HATCH_STAGE_GROUND:
+  case HATCH_STAGE_CAPTION: st = stage_sft_step(t, HATCH_TARGET_ANSWER, t->stage_step, &sm); break;
   case HATCH_STAGE_ACTOR: st = stage_sft_step(t, HATCH_TARGET_ACTION, t->stage_step, &sm); break;
   default: st = stage_grpo_step(t, t->stage_step, &sm); break;
   }

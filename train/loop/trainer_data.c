@@ -14,10 +14,18 @@ static uint64_t mix(uint64_t a, uint64_t b) {
   return (z ^ (z >> 31)) & ((1ull << 52) - 1);
 }
 
-static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, unsigned settings, bool grounding, int n,
+/* Which synthetic samples a stage trains on. */
+typedef enum { SIM_SPATIAL, SIM_GROUNDING, SIM_CAPTIONS } sim_kind;
+
+static sim_kind stage_sim_kind(hatch_stage s) {
+  return s == HATCH_STAGE_GROUND ? SIM_GROUNDING : s == HATCH_STAGE_CAPTION ? SIM_CAPTIONS : SIM_SPATIAL;
+}
+
+static hatch_status sim_samples(hatch_trainer *t, uint64_t seed, unsigned settings, sim_kind kind, int n,
                                 hatch_train_sample *out) {
   hatch_sim_stream_options so = {.seed = seed, .settings = settings, .image_size = t->o->image_size,
-                                 .questions_per_world = 2, .n_samples = n, .grounding = grounding};
+                                 .questions_per_world = 2, .n_samples = n, .grounding = kind == SIM_GROUNDING,
+                                 .captions = kind == SIM_CAPTIONS};
   hatch_sim_stream *s = NULL;
   char err[256] = "";
   hatch_status st = hatch_sim_stream_create(&so, &s, err);
@@ -114,7 +122,7 @@ hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_
     hatch_status st = file_samples(t, SOURCE_RGBD, n / 2, true, out + n_main);
     if (st != HATCH_OK) return st;
   }
-  if (t->jsonl && stage != HATCH_STAGE_PASTA && stage != HATCH_STAGE_GROUND)
+  if (t->jsonl && stage != HATCH_STAGE_PASTA && stage_sim_kind(stage) == SIM_SPATIAL)
     return file_samples(t, SOURCE_JSONL, n_main, true, out);
   unsigned settings = t->o->settings;
   if (stage == HATCH_STAGE_PASTA) {
@@ -124,12 +132,13 @@ hatch_status trainer_samples(hatch_trainer *t, int64_t step, int n, hatch_train_
     if (!settings) settings = HATCH_SIM_SETTING_BIT(HATCH_SIM_AROUND) | HATCH_SIM_SETTING_BIT(HATCH_SIM_AMONG);
   }
   return sim_samples(t, mix(mix(t->o->seed, (uint64_t)t->stage_index), (uint64_t)step), settings,
-                     stage == HATCH_STAGE_GROUND, n_main, out);
+                     stage_sim_kind(stage), n_main, out);
 }
 
 hatch_status trainer_eval_samples(hatch_trainer *t, int n, hatch_train_sample *out) {
   for (int k = 0; k < n; k++) hatch_train_sample_clear(&out[k]);
-  /* The quick eval asks what the current stage trains: grounding during "ground", else spatial. */
-  bool grounding = t->stage_index < t->o->n_stages && t->o->stages[t->stage_index].stage == HATCH_STAGE_GROUND;
-  return sim_samples(t, t->o->eval_seed, t->o->settings, grounding, n, out);
+  /* The quick eval asks what the current stage trains: grounding during "ground" and "caption" (a
+   * caption has no letter to score), else spatial. */
+  bool grounding = t->stage_index < t->o->n_stages && stage_sim_kind(t->o->stages[t->stage_index].stage) != SIM_SPATIAL;
+  return sim_samples(t, t->o->eval_seed, t->o->settings, grounding ? SIM_GROUNDING : SIM_SPATIAL, n, out);
 }

@@ -7,7 +7,7 @@
 #include "hatch/tokenizer.h"
 #include "hatch/trainer.h"
 
-static const char *const stage_names[HATCH_STAGE_COUNT] = {"pasta", "qa", "actor", "grpo", "ground"};
+static const char *const stage_names[HATCH_STAGE_COUNT] = {"pasta", "qa", "actor", "grpo", "ground", "caption"};
 
 const char *hatch_stage_name(hatch_stage s) { return s >= 0 && s < HATCH_STAGE_COUNT ? stage_names[s] : "?"; }
 
@@ -55,7 +55,7 @@ hatch_status hatch_trainer_parse_stages(const char *text, hatch_trainer_options 
     if (!colon) return snprintf(why, 256, "--stages: '%s' is not NAME:STEPS", tok), HATCH_ERR_INVALID_ARGUMENT;
     *colon = 0;
     int s = hatch_stage_from_name(tok);
-    if (s < 0) return snprintf(why, 256, "--stages: unknown stage '%s' (ground, pasta, qa, actor, grpo)", tok), HATCH_ERR_INVALID_ARGUMENT;
+    if (s < 0) return snprintf(why, 256, "--stages: unknown stage '%s' (caption, ground, pasta, qa, actor, grpo)", tok), HATCH_ERR_INVALID_ARGUMENT;
     if (o->n_stages == HATCH_TRAINER_MAX_STAGES) return snprintf(why, 256, "--stages: more than %d stages", HATCH_TRAINER_MAX_STAGES), HATCH_ERR_INVALID_ARGUMENT;
     char *end, *at = strchr(colon + 1, '@');
     if (at) *at = 0;

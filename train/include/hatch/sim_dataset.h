@@ -73,6 +73,8 @@ typedef struct hatch_sim_visibility {
   int n_views, n_objects;
   int pixels[HATCH_SIM_MAX_VIEWS][HATCH_SIM_MAX_OBJECTS]; /* (n_views, n_objects) */
   int view_pixels[HATCH_SIM_MAX_VIEWS];                   /* (n_views) width * height */
+  double column_sum[HATCH_SIM_MAX_VIEWS][HATCH_SIM_MAX_OBJECTS]; /* (n_views, n_objects) sum of the pixels'
+                                                                  * columns: / pixels = horizontal centre */
 } hatch_sim_visibility;
 
 /* Zeroes vis for world's views and objects. */
@@ -104,6 +106,15 @@ hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_
 hatch_status hatch_sim_grounding_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis,
                                                 uint64_t seed, int max_questions, hatch_sim_question *out, int *n_out);
 
+/* Captioning (the trainer's "caption" stage: dense supervision for a model that must learn to see):
+ * question "Name the objects in each image, from left to right." and the response
+ * "Image 1: Pink sofa, Purple bin. Image 2: none. ..." listing, per view, every object covering
+ * >= 1% of it (the visible template's bar) ordered by the horizontal centre of its pixels.
+ * HATCH_ERR_TOO_LARGE when a buffer is short; HATCH_ERR_INVALID_ARGUMENT for bad arguments. */
+#define HATCH_SIM_CAPTION_QUESTION "Name the objects in each image, from left to right."
+hatch_status hatch_sim_caption(const hatch_sim_world *world, const hatch_sim_visibility *vis, char *response,
+                               size_t cap);
+
 /* Fills the text and geometry fields of *s from a question (id "<setting>_<scene 6 digits>_q<k>",
  * setting, source, question, options, answer, action, pose; images untouched). */
 hatch_status hatch_sim_question_to_sample(const hatch_sim_world *world, const hatch_sim_question *q, int64_t scene,
@@ -127,6 +138,7 @@ typedef struct hatch_sim_stream_options {
   int questions_per_world; /* 0 = 4 (at most HATCH_SIM_MAX_QUESTIONS) */
   int64_t n_samples;       /* 0 = endless */
   bool grounding;          /* grounding questions instead of the spatial ones */
+  bool captions;           /* one caption sample per world (hatch_sim_caption) instead of questions */
 } hatch_sim_stream_options;
 
 typedef struct hatch_sim_stream hatch_sim_stream;
@@ -139,7 +151,8 @@ void hatch_sim_stream_destroy(hatch_sim_stream *st); /* NULL-safe */
 hatch_status hatch_sim_stream_next(hatch_sim_stream *st, hatch_train_sample *out);
 /* The world and scene index of the sample last returned (NULL / -1 before the first). */
 const hatch_sim_world *hatch_sim_stream_world(const hatch_sim_stream *st, int64_t *scene);
-/* The question of the sample last returned (its template, options). NULL before the first. */
+/* The question of the sample last returned (its template, options). NULL before the first and in
+ * captions mode. */
 const hatch_sim_question *hatch_sim_stream_question(const hatch_sim_stream *st);
 
 /* ---- dataset on disk ----------------------------------------------------------------------- */

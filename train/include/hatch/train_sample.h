@@ -16,6 +16,7 @@
 #define HATCH_SAMPLE_MAX_IMAGES 8
 #define HATCH_SAMPLE_MAX_QUESTION 1024
 #define HATCH_SAMPLE_MAX_ACTION 768
+#define HATCH_SAMPLE_MAX_RESPONSE 768
 
 /* A pinhole camera in the generic form real RGB-D data gives: intrinsics, and the camera-to-world
  * pose as a rotation whose columns are the camera's optical axes (x right, y down, z forward) in the
@@ -48,6 +49,9 @@ typedef struct hatch_train_sample {
   /* ActoR: the teacher action string, "<action>{from:0,to:1,action:[...]}</action>" in the grammar of
    * hatch/plan.h, built from the true relative pose; "" when the sample has no geometry. */
   char action[HATCH_SAMPLE_MAX_ACTION];
+  /* A free-form response (caption samples: hatch_sim_caption); when set it is the whole SFT target
+   * and the sample has no options. "" for question samples. */
+  char response[HATCH_SAMPLE_MAX_RESPONSE];
   bool has_pose;             /* true relative pose of view pose_to seen from pose_from */
   int pose_from, pose_to;
   hatch_relative_pose pose;

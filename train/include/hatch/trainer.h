@@ -29,13 +29,16 @@
 #include "hatch/train_objectives.h"
 
 /* ground: QA fine-tuning on the grounding questions (hatch/sim_dataset.h: which object fills / can be
- * seen in image k), the base a from-scratch model needs before the spatial stages. */
+ * seen in image k), the base a from-scratch model needs before the spatial stages.
+ * caption: SFT on captions of every view (hatch_sim_caption: the objects of each image, left to right),
+ * dense supervision that teaches a from-scratch model to see before it answers multiple choice. */
 typedef enum hatch_stage {
   HATCH_STAGE_PASTA,
   HATCH_STAGE_QA,
   HATCH_STAGE_ACTOR,
   HATCH_STAGE_GRPO,
   HATCH_STAGE_GROUND,
+  HATCH_STAGE_CAPTION,
   HATCH_STAGE_COUNT
 } hatch_stage;
 
