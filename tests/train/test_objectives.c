@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "hatch/safetensors.h"
 #include "hatch/mindcube.h"
+#include "hatch/train_eval.h"
 #include "hatch/train_objectives.h"
 
 static double pasta_at(const float *fx, int ghx, int gwx, const float *fy, int ghy, int gwy, int dim, const float *S,
@@ -230,12 +231,86 @@ static void mindcube_extraction(hatch_test_ctx *c) {
                "overall excludes translation: %g of %d", hatch_mindcube_overall(&s), hatch_mindcube_overall_total(&s));
 }
 
+/* Word-grounded vision tokens: the loss of a row is two cross-entropies over z = E f, checked against a
+ * direct double computation; the gradient (accumulated with a scale) against central differences;
+ * unlabelled rows add nothing; half-labelled rows and targets outside the vocab are refused. */
+static double cell_words_row(const float *f, const float *E, int V, int D, int a, int b) {
+  double z[16], m = -1e300, den = 0;
+  for (int v = 0; v < V; v++) {
+    z[v] = 0;
+    for (int k = 0; k < D; k++) z[v] += (double)E[v * D + k] * f[k];
+    m = fmax(m, z[v]);
+  }
+  for (int v = 0; v < V; v++) den += exp(z[v] - m);
+  return 2 * (m + log(den)) - z[a] - z[b];
+}
+
+static void cell_words(hatch_test_ctx *c) {
+  enum { R = 5, D = 7, V = 11 };
+  float f[R * D], E[V * D], d[R * D];
+  int32_t tg[R * 2] = {3, 7, -1, -1, 0, 10, 4, 4, 9, 2};
+  hatch_test_fill(c, f, R * D, -1, 1);
+  hatch_test_fill(c, E, V * D, -1, 1);
+  for (int i = 0; i < R * D; i++) d[i] = 0.25f; /* accumulated into */
+  double sum = 0;
+  int64_t n = 0;
+  HATCH_EXPECT_OK(c, hatch_cell_words_loss(f, R, D, tg, E, V, 0.5f, &sum, d, &n));
+  double want = 0;
+  for (int r = 0; r < R; r++)
+    if (tg[2 * r] >= 0) want += cell_words_row(f + r * D, E, V, D, tg[2 * r], tg[2 * r + 1]);
+  HATCH_EXPECT(c, n == 4 && fabs(sum - want) < 1e-9 * fabs(want), "loss %.12g want %.12g (%lld rows)", sum, want, (long long)n);
+  for (int k = 0; k < D; k++) HATCH_EXPECT(c, d[1 * D + k] == 0.25f, "unlabelled row 1 got a gradient");
+  double worst = 0;
+  for (int r = 0; r < R; r++) {
+    if (tg[2 * r] < 0) continue;
+    for (int k = 0; k < D; k++) {
+      float keep = f[r * D + k], h = 1e-3f;
+      f[r * D + k] = keep + h;
+      double lp = cell_words_row(f + r * D, E, V, D, tg[2 * r], tg[2 * r + 1]);
+      f[r * D + k] = keep - h;
+      double lm = cell_words_row(f + r * D, E, V, D, tg[2 * r], tg[2 * r + 1]);
+      f[r * D + k] = keep;
+      double fd = 0.5 * (lp - lm) / ((double)(keep + h) - (keep - h)), an = d[r * D + k] - 0.25;
+      worst = fmax(worst, fabs(fd - an) / fmax(1e-3, fabs(fd) + fabs(an)));
+    }
+  }
+  HATCH_EXPECT(c, worst < 1e-4, "worst relative gradient error %g", worst);
+  int32_t half[2] = {3, -1}, outside[2] = {3, V};
+  HATCH_EXPECT(c, hatch_cell_words_loss(f, 1, D, half, E, V, 1, &sum, d, NULL) == HATCH_ERR_INVALID_ARGUMENT, "half label");
+  HATCH_EXPECT(c, hatch_cell_words_loss(f, 1, D, outside, E, V, 1, &sum, d, NULL) == HATCH_ERR_INVALID_ARGUMENT, "outside vocab");
+}
+
+/* Caption scoring: names matched per view as sets (case-insensitive), exact views in order, a view the
+ * response skips names nothing, "none" names nothing. */
+static void caption_scoring(hatch_test_ctx *c) {
+  const char *truth = "Image 1: Red box, Blue ball. Image 2: none. Image 3: Black chair.";
+  hatch_caption_score s = {0};
+  hatch_caption_score_add(&s, truth, truth, strlen(truth));
+  HATCH_EXPECT(c, s.captions == 1 && s.captions_exact == 1 && s.views == 3 && s.views_exact == 3 && s.named_true == 3 &&
+                      s.named_generated == 3 && s.named_correct == 3, "identical caption");
+  const char *swapped = "Image 1: blue ball, Red box, Green bin. Image 3: Black chair";
+  hatch_caption_score_add(&s, truth, swapped, strlen(swapped));
+  /* view 1: 2 of 3 generated are right, order wrong; view 2 skipped (= none, exact); view 3 exact */
+  HATCH_EXPECT(c, s.captions == 2 && s.captions_exact == 1 && s.views == 6 && s.views_exact == 5, "views %d exact %d",
+               s.views, s.views_exact);
+  HATCH_EXPECT(c, s.named_true == 6 && s.named_generated == 7 && s.named_correct == 6, "named %d/%d/%d", s.named_true,
+               s.named_generated, s.named_correct);
+  const char *wrong = "Image 1: Red box. Image 2: Red box. Image 3: none.";
+  hatch_caption_score_add(&s, truth, wrong, strlen(wrong));
+  HATCH_EXPECT(c, s.views_exact == 5 && s.named_generated == 9 && s.named_correct == 7, "wrong caption: %d exact, %d/%d",
+               s.views_exact, s.named_correct, s.named_generated);
+  hatch_caption_score_add(&s, truth, "", 0);
+  HATCH_EXPECT(c, s.captions == 4 && s.named_true == 12 && s.named_correct == 7 && s.views_exact == 6, "empty response");
+}
+
 int main(int argc, char **argv) {
   static const hatch_test_case cases[] = {
       {"pasta_gradient", pasta_gradient, false},   {"pasta_semantics", pasta_semantics, false},
       {"pasta_matches_pytorch", pasta_matches_pytorch, false},
       {"grpo_advantages", grpo_advantages, false}, {"grpo_token_gradient", grpo_token_gradient, false},
       {"reward_parts", reward_parts, false},       {"mindcube_extraction", mindcube_extraction, false},
+      {"caption_scoring", caption_scoring, false},
+      {"cell_words", cell_words, false},
   };
   return hatch_test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

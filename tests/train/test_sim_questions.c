@@ -505,7 +505,8 @@ static void test_caption_hand_built(hatch_test_ctx *c) {
 }
 
 /* Stream captions against the id renders: every named object covers >= 1% of its view, every object
- * that does is named, in order of its pixels' mean column. */
+ * that does is named, in order of its pixels' mean column; the cell labels and object names the
+ * caption stage's vision loss reads. */
 static void test_caption_stream(hatch_test_ctx *c) {
   hatch_sim_stream_options o = {.seed = 5, .image_size = 112, .n_samples = 24, .captions = true};
   hatch_sim_stream *st = NULL;
@@ -513,7 +514,7 @@ static void test_caption_stream(hatch_test_ctx *c) {
   if (!st) return;
   int16_t *ids = malloc(112 * 112 * sizeof *ids);
   hatch_train_sample s = {0};
-  int n = 0, named = 0;
+  int n = 0, named = 0, labelled = 0;
   while (ids && hatch_sim_stream_next(st, &s) == HATCH_OK) {
     const hatch_sim_world *w = hatch_sim_stream_world(st, NULL);
     n++;
@@ -521,7 +522,24 @@ static void test_caption_stream(hatch_test_ctx *c) {
                         hatch_sim_stream_question(st) == NULL && strstr(s.id, "_caption"),
                  "%s: a caption sample", s.id);
     char want[HATCH_SAMPLE_MAX_RESPONSE] = "";
+    HATCH_EXPECT(c, s.n_objects == w->n_objects, "%s: %d object names", s.id, s.n_objects);
+    for (int ob = 0; ob < s.n_objects; ob++)
+      HATCH_EXPECT(c, !strcasecmp(s.object_names[ob], w->objects[ob].name), "%s: object %d named '%s'", s.id, ob,
+                   s.object_names[ob]);
     for (int v = 0; v < w->n_views && hatch_sim_render_ids(w, v, ids) == HATCH_OK; v++) {
+      /* cell labels: per 28x28 cell the object with the most pixels, when they are >= 10% of it */
+      for (int cell = 0; s.images[v].cell_object && cell < 16; cell++) {
+        int cnt[HATCH_SIM_MAX_OBJECTS] = {0}, best = -1;
+        for (int y = cell / 4 * 28; y < cell / 4 * 28 + 28; y++)
+          for (int x = cell % 4 * 28; x < cell % 4 * 28 + 28; x++)
+            if (ids[y * 112 + x] >= 0) cnt[ids[y * 112 + x]]++;
+        for (int ob = 0; ob < w->n_objects; ob++)
+          if (cnt[ob] >= 79 && (best < 0 || cnt[ob] > cnt[best])) best = ob;
+        HATCH_EXPECT(c, s.images[v].cell_object[cell] == best, "%s view %d cell %d: label %d, want %d", s.id, v, cell,
+                     s.images[v].cell_object[cell], best);
+        labelled += best >= 0;
+      }
+      HATCH_EXPECT(c, s.images[v].cell_object != NULL, "%s view %d: no cell labels", s.id, v);
       int px[HATCH_SIM_MAX_OBJECTS] = {0};
       double col[HATCH_SIM_MAX_OBJECTS] = {0};
       for (int i = 0; i < 112 * 112; i++)
@@ -547,7 +565,8 @@ static void test_caption_stream(hatch_test_ctx *c) {
     HATCH_EXPECT(c, !strcmp(s.response, want), "%s: caption\n  '%s'\nwant\n  '%s'", s.id, s.response, want);
   }
   hatch_train_sample_clear(&s);
-  HATCH_EXPECT(c, n == 24 && named >= 24 * 2, "%d samples, %d objects named", n, named);
+  HATCH_EXPECT(c, n == 24 && named >= 24 * 2 && labelled >= 24 * 4, "%d samples, %d objects named, %d cells labelled", n,
+               named, labelled);
   free(ids);
   hatch_sim_stream_destroy(st);
 }

@@ -12,7 +12,7 @@
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: hatch-train eval --model M.gguf (--data F.jsonl | --sim N [--seed S] [--image-size 112] [--settings LIST] [--grounding])\n"
+          "usage: hatch-train eval --model M.gguf (--data F.jsonl | --sim N [--seed S] [--image-size 112] [--settings LIST] [--grounding | --captions])\n"
           "                        [--constrained] [--max-tokens N] [--threads N] [--json OUT.json] [--show N]\n");
 }
 
@@ -47,10 +47,28 @@ static void print_totals(const char *model, const hatch_eval_totals *t, int n, i
             t->n_action_found ? t->sum_yaw_err_deg / t->n_action_found : 0);
 }
 
+static double pct(int a, int b) { return b ? 100.0 * a / b : 0; }
+
+static void print_captions(const char *model, const hatch_caption_score *c, int skipped, FILE *f, bool json) {
+  if (json) {
+    fprintf(f, "{\"model\":\"%s\",\"captions\":%d,\"skipped\":%d,\"object_recall\":%.2f,\"object_precision\":%.2f,"
+               "\"views_exact\":%.2f,\"captions_exact\":%.2f}\n", model, c->captions, skipped,
+            pct(c->named_correct, c->named_true), pct(c->named_correct, c->named_generated), pct(c->views_exact, c->views),
+            pct(c->captions_exact, c->captions));
+    return;
+  }
+  fprintf(f, "model: %s\ncaptions: %d (%d skipped)\n", model, c->captions, skipped);
+  fprintf(f, "  objects named: recall %.1f%% (%d/%d), precision %.1f%% (%d generated)\n", pct(c->named_correct, c->named_true),
+          c->named_correct, c->named_true, pct(c->named_correct, c->named_generated), c->named_generated);
+  fprintf(f, "  views exactly right (order included): %.1f%% of %d; whole captions: %.1f%%\n", pct(c->views_exact, c->views),
+          c->views, pct(c->captions_exact, c->captions));
+}
+
 int hatch_train_cmd_eval(int argc, char **argv) {
   const char *model = NULL, *data = NULL, *json = NULL;
   long n_sim = 0;
   int show = 0, threads = 0;
+  bool max_tokens_set = false;
   hatch_sim_stream_options so = {.seed = 0x5eed0000e7a1ull, .image_size = 112, .questions_per_world = 2,
                                  .settings = HATCH_SIM_SETTING_BIT(HATCH_SIM_ROTATION) | HATCH_SIM_SETTING_BIT(HATCH_SIM_AROUND) |
                                              HATCH_SIM_SETTING_BIT(HATCH_SIM_AMONG)};
@@ -66,14 +84,18 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     else if (!strcmp(a, "--settings") && has) {
       if (!(so.settings = hatch_train_parse_settings(argv[++i]))) return fprintf(stderr, "hatch-train eval: bad --settings\n"), 2;
     } else if (!strcmp(a, "--grounding")) so.grounding = true; /* the ground stage's questions */
+    else if (!strcmp(a, "--captions")) so.captions = true; /* the caption stage's task */
     else if (!strcmp(a, "--constrained")) go.constrained = true;
-    else if (!strcmp(a, "--max-tokens") && has) go.max_tokens = atoi(argv[++i]);
+    else if (!strcmp(a, "--max-tokens") && has) go.max_tokens = atoi(argv[++i]), max_tokens_set = true;
     else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
     else if (!strcmp(a, "--json") && has) json = argv[++i];
     else if (!strcmp(a, "--show") && has) show = atoi(argv[++i]);
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(), 0;
     else return fprintf(stderr, "hatch-train eval: unknown or incomplete option '%s'\n", a), usage(), 2;
   }
+  if (so.captions && !max_tokens_set) go.max_tokens = 192; /* a caption names every view's objects */
+  if (so.captions && (data || so.grounding))
+    return fprintf(stderr, "hatch-train eval: --captions scores synthetic captions (--sim N), not with --data or --grounding\n"), 2;
   if (!model || (!data) == (n_sim <= 0)) return fprintf(stderr, "hatch-train eval: need --model and one of --data / --sim N\n"), usage(), 2;
   hatch_generator *gen = NULL;
   hatch_mindcube_reader *reader = NULL;
@@ -81,6 +103,7 @@ int hatch_train_cmd_eval(int argc, char **argv) {
   char why[384] = "", err[256] = "";
   int rc = 1, n = 0, skipped = 0;
   hatch_eval_totals tot = {0};
+  hatch_caption_score caps = {0};
   hatch_train_sample s = {0};
   hatch_status st = hatch_generator_open(model, threads, &gen, why);
   if (st != HATCH_OK) {
@@ -123,19 +146,23 @@ int hatch_train_cmd_eval(int argc, char **argv) {
       hatch_train_sample_clear(&s);
       continue;
     }
-    hatch_eval_add(&tot, &s, g.text, strlen(g.text));
-    if (n < show) printf("[%s] gt %c | %s\n", s.id, s.gt_answer, g.text);
+    if (so.captions) hatch_caption_score_add(&caps, s.response, g.text, strlen(g.text));
+    else hatch_eval_add(&tot, &s, g.text, strlen(g.text));
+    if (n < show && so.captions) printf("[%s]\n  truth     %s\n  generated %s\n", s.id, s.response, g.text);
+    else if (n < show) printf("[%s] gt %c | %s\n", s.id, s.gt_answer, g.text);
     n++;
     hatch_train_sample_clear(&s);
   }
-  print_totals(model, &tot, n, skipped, stdout, false);
+  if (so.captions) print_captions(model, &caps, skipped, stdout, false);
+  else print_totals(model, &tot, n, skipped, stdout, false);
   if (json) {
     FILE *f = fopen(json, "w");
     if (!f) {
       fprintf(stderr, "hatch-train eval: cannot write %s\n", json);
       goto done;
     }
-    print_totals(model, &tot, n, skipped, f, true);
+    if (so.captions) print_captions(model, &caps, skipped, f, true);
+    else print_totals(model, &tot, n, skipped, f, true);
     fclose(f);
   }
   rc = 0;

@@ -20,6 +20,7 @@ static void usage(void) {
           "                       (1..batch; synthetic data only, not with --data or --rgbd)\n"
           "  --seed N  --threads N  --batch N (8)  --image-size N (112)  --settings rotation,around,among,free\n"
           "  --warmup N (20)  --clip F (1.0)  --weight-decay F (0.01)  --min-lr-ratio F (0.1)\n"
+          "  --cell-words W (1)    weight of the caption stage's word-grounded vision tokens (0: off)\n"
           "  --pasta-tau1 F --pasta-tau2 F (0.1)  --pasta-t-abs M (0.05)  --pasta-grid N (4)\n"
           "  --grpo-group N (4)  --grpo-temperature F (1.0)  --grpo-max-tokens N (96)  --grpo-kl BETA (0)\n"
           "  --grpo-standard      TRL's GRPO (clip 0.2/0.2, sequence mean, no group dropping) instead of DAPO's\n"
@@ -94,6 +95,7 @@ int hatch_train_cmd_train(int argc, char **argv) {
         return fprintf(stderr, "hatch-train train: --settings: unknown setting in '%s'\n", argv[i]), 2;
     } else if (!strcmp(a, "--warmup") && has) o.warmup_steps = atoi(argv[++i]);
     else if (!strcmp(a, "--clip") && has) o.grad_clip = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--cell-words") && has) o.cell_words = strtof(argv[++i], NULL);
     else if (!strcmp(a, "--weight-decay") && has) o.weight_decay = strtof(argv[++i], NULL);
     else if (!strcmp(a, "--min-lr-ratio") && has) o.min_lr_ratio = strtof(argv[++i], NULL);
     else if (!strcmp(a, "--pasta-tau1") && has) o.pasta.tau1 = strtof(argv[++i], NULL);

@@ -21,6 +21,7 @@ struct hatch_sim_stream {
   uint8_t *rgb;  // (HATCH_SIM_MAX_VIEWS, size, size, 3)
   float *depth;  // (HATCH_SIM_MAX_VIEWS, size, size)
   int16_t *ids;  // (size, size)
+  int16_t *cells; // (HATCH_SIM_MAX_VIEWS, size / 28, size / 28) object shown by each cell, -1 none; NULL when size % 28
 };
 
 static void set_err(char *err, const char *msg) {
@@ -61,7 +62,9 @@ hatch_status hatch_sim_stream_create(const hatch_sim_stream_options *opt, hatch_
   st->rgb = malloc(px * 3 * HATCH_SIM_MAX_VIEWS);
   st->depth = malloc(px * sizeof(float) * HATCH_SIM_MAX_VIEWS);
   st->ids = malloc(px * sizeof(int16_t));
-  if (!st->rgb || !st->depth || !st->ids) goto fail_buffers;
+  int g = o.image_size % HATCH_SAMPLE_CELL ? 0 : o.image_size / HATCH_SAMPLE_CELL;
+  if (g) st->cells = malloc(sizeof(int16_t) * (size_t)g * g * HATCH_SIM_MAX_VIEWS);
+  if (!st->rgb || !st->depth || !st->ids || (g && !st->cells)) goto fail_buffers;
   *out = st;
   return HATCH_OK;
 fail_buffers:
@@ -76,7 +79,26 @@ void hatch_sim_stream_destroy(hatch_sim_stream *st) {
   free(st->rgb);
   free(st->depth);
   free(st->ids);
+  free(st->cells);
   free(st);
+}
+
+/* cells (size / 28, size / 28): the object covering the most of each 28x28 cell of ids if that is at
+ * least a tenth of it (objects are small at 112 px: a token must still say what it shows), else -1. */
+static void label_cells(const int16_t *ids, int size, int n_objects, int16_t *cells) {
+  int g = size / HATCH_SAMPLE_CELL, C = HATCH_SAMPLE_CELL;
+  for (int cy = 0; cy < g; cy++)
+    for (int cx = 0; cx < g; cx++) {
+      int count[HATCH_SIM_MAX_OBJECTS] = {0}, best = -1;
+      for (int y = cy * C; y < (cy + 1) * C; y++)
+        for (int x = cx * C; x < (cx + 1) * C; x++) {
+          int id = ids[y * size + x];
+          if (id >= 0 && id < n_objects) count[id]++;
+        }
+      for (int o = 0; o < n_objects; o++)
+        if (count[o] * 10 >= C * C && (best < 0 || count[o] > count[best])) best = o;
+      cells[cy * g + cx] = (int16_t)best;
+    }
 }
 
 /* Builds and renders the next world that has something to ask. */
@@ -100,6 +122,8 @@ static hatch_status next_world(hatch_sim_stream *st) {
       if (s == HATCH_OK) s = hatch_sim_render_ids(&st->world, v, st->ids);
       if (s == HATCH_OK) s = hatch_sim_visibility_add_ids(&vis, &st->world, v, st->ids);
       if (s != HATCH_OK) return s;
+      int g = st->opt.image_size / HATCH_SAMPLE_CELL;
+      if (st->cells) label_cells(st->ids, st->opt.image_size, st->world.n_objects, st->cells + (size_t)v * g * g);
     }
     st->next_question = 0;
     if (st->opt.captions) { /* one sample per world: its caption */
@@ -154,10 +178,24 @@ hatch_status hatch_sim_stream_next(hatch_sim_stream *st, hatch_train_sample *out
     }
     memcpy(im->rgb, st->rgb + px * 3 * (size_t)v, px * 3);
     memcpy(im->depth, st->depth + px * (size_t)v, px * sizeof(float));
+    if (st->cells) {
+      size_t gg = (size_t)(size / HATCH_SAMPLE_CELL) * (size_t)(size / HATCH_SAMPLE_CELL);
+      if (!(im->cell_object = malloc(sizeof(int16_t) * gg))) {
+        s = HATCH_ERR_OUT_OF_MEMORY;
+        goto fail_sample;
+      }
+      memcpy(im->cell_object, st->cells + gg * (size_t)v, sizeof(int16_t) * gg);
+    }
     im->has_camera = true;
     im->camera.width = cam->width, im->camera.height = cam->height;
     im->camera.fx = cam->fx, im->camera.fy = cam->fy, im->camera.cx = cam->cx, im->camera.cy = cam->cy;
     hatch_sim_camera_matrix(cam, im->camera.rotation, im->camera.position);
+  }
+  out->n_objects = st->world.n_objects < HATCH_SAMPLE_MAX_OBJECTS ? st->world.n_objects : HATCH_SAMPLE_MAX_OBJECTS;
+  for (int o = 0; o < out->n_objects; o++) {
+    char name[HATCH_PLAN_MAX_TEXT + 1];
+    sim_option_text(&st->world.objects[o], name);
+    snprintf(out->object_names[o], sizeof out->object_names[o], "%s", name);
   }
   st->produced++;
   return HATCH_OK;

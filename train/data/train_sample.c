@@ -9,6 +9,7 @@ void hatch_train_sample_clear(hatch_train_sample *s) {
   for (int i = 0; i < HATCH_SAMPLE_MAX_IMAGES; i++) {
     free(s->images[i].rgb);
     free(s->images[i].depth);
+    free(s->images[i].cell_object);
   }
   memset(s, 0, sizeof *s);
 }

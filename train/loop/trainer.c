@@ -121,6 +121,8 @@ static hatch_status setup(hatch_trainer *t) {
                         "and at least one stage (got %d, %d, %d, %d, %d)",
                         HATCH_TRAINER_MAX_BATCH, HATCH_TRAINER_MAX_GROUP, o->batch, o->grpo_group, o->image_size,
                         o->eval_samples, o->n_stages);
+  if (!(o->cell_words >= 0 && o->cell_words <= 100))
+    return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "options: --cell-words %g is outside 0..100", o->cell_words);
   if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST)
     return trainer_fail(t, HATCH_ERR_IO, "%s: cannot create the run directory: %s", o->out_dir, strerror(errno));
   const char *names[4] = {"checkpoint.bin", "metrics.jsonl", "model-f32.gguf", ".rollout-f32.gguf"};

@@ -48,8 +48,9 @@ hatch_status trainer_resize_sample(hatch_trainer *t, hatch_train_sample *s, int 
       return st;
     }
     free(im->rgb);
-    free(im->depth); /* depth no longer matches the pixels */
-    im->depth = NULL;
+    free(im->depth); /* depth and cell labels no longer match the pixels */
+    free(im->cell_object);
+    im->depth = NULL, im->cell_object = NULL;
     im->has_camera = false;
     im->rgb = dst, im->width = size, im->height = size;
   }

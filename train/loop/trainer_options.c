@@ -34,6 +34,7 @@ void hatch_trainer_options_default(hatch_trainer_options *o) {
   o->grad_clip = 1.0f;
   o->weight_decay = 0.01f;
   o->pasta = hatch_pasta_loss_defaults();
+  o->cell_words = 1.0f;
   hatch_pasta_options_default(&o->pasta_targets);
   o->pasta_targets.stride = 2;
   o->grpo_group = 4;

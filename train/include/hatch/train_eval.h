@@ -61,4 +61,14 @@ typedef struct hatch_eval_totals {
 /* Scores one response against its sample into *t. */
 void hatch_eval_add(hatch_eval_totals *t, const hatch_train_sample *s, const char *response, size_t len);
 
+/* Captions (the caption stage's task): object names per view against the truth. */
+typedef struct hatch_caption_score {
+  int captions, captions_exact;     /* every view's list exactly right, order included */
+  int views, views_exact;
+  int named_true, named_generated, named_correct; /* recall = correct / true, precision = correct / generated */
+} hatch_caption_score;
+
+/* Scores one generated caption against the true one ("Image 1: Red box, Blue ball. Image 2: none."). */
+void hatch_caption_score_add(hatch_caption_score *t, const char *truth, const char *response, size_t len);
+
 #endif

@@ -17,6 +17,9 @@
 #define HATCH_SAMPLE_MAX_QUESTION 1024
 #define HATCH_SAMPLE_MAX_ACTION 768
 #define HATCH_SAMPLE_MAX_RESPONSE 768
+#define HATCH_SAMPLE_MAX_OBJECTS 16
+#define HATCH_SAMPLE_MAX_OBJECT_NAME 48
+#define HATCH_SAMPLE_CELL 28 /* pixels per side of a merged vision token's cell */
 
 /* A pinhole camera in the generic form real RGB-D data gives: intrinsics, and the camera-to-world
  * pose as a rotation whose columns are the camera's optical axes (x right, y down, z forward) in the
@@ -32,6 +35,10 @@ typedef struct hatch_sample_image {
   int width, height;
   uint8_t *rgb;              /* (height, width, 3) RGB8, owned */
   float *depth;              /* (height, width) metres along the optical axis; 0 = unknown; NULL when none */
+  /* Which object each 28x28 cell (one merged vision token) of the image shows: the one covering the
+   * most of it if that is at least a tenth, else -1; indexes the sample's object_names. NULL when unknown (real data, or the
+   * image was resized after labelling). */
+  int16_t *cell_object;      /* (height / 28, width / 28), owned */
   bool has_camera;           /* camera below is valid (intrinsics + pose) */
   hatch_pinhole_camera camera;
 } hatch_sample_image;
@@ -52,6 +59,9 @@ typedef struct hatch_train_sample {
   /* A free-form response (caption samples: hatch_sim_caption); when set it is the whole SFT target
    * and the sample has no options. "" for question samples. */
   char response[HATCH_SAMPLE_MAX_RESPONSE];
+  /* The objects cell_object points at, as options name them ("Purple cabinet": colour, then category). */
+  int n_objects;
+  char object_names[HATCH_SAMPLE_MAX_OBJECTS][HATCH_SAMPLE_MAX_OBJECT_NAME];
   bool has_pose;             /* true relative pose of view pose_to seen from pose_from */
   int pose_from, pose_to;
   hatch_relative_pose pose;
