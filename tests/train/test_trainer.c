@@ -270,7 +270,8 @@ static void caption_ground_and_rgbd_stages(hatch_test_ctx *c) {
   while (f && fgets(line, sizeof line, f)) {
     const char *tt = strstr(line, "\"target_tokens\":");
     /* a caption names every view's objects: dozens of target tokens per sample, not an answer's ~10 */
-    caption += strstr(line, "\"stage\":\"caption\"") && tt && atof(tt + 16) >= 20.0 * o.batch;
+    const char *cl = strstr(line, "\"cell_loss\":"); /* the word-grounded vision loss ran, finite */
+    caption += strstr(line, "\"stage\":\"caption\"") && tt && atof(tt + 16) >= 20.0 * o.batch && cl && atof(cl + 12) > 0;
     ground += strstr(line, "\"stage\":\"ground\"") != NULL;
     actor += strstr(line, "\"stage\":\"actor\"") != NULL;
     const char *p = strstr(line, "\"pairs\":");
