@@ -36,8 +36,8 @@ typedef struct hatch_sample_image {
   uint8_t *rgb;              /* (height, width, 3) RGB8, owned */
   float *depth;              /* (height, width) metres along the optical axis; 0 = unknown; NULL when none */
   /* Which object each 28x28 cell (one merged vision token) of the image shows: the one covering the
-   * most of it if that is at least a tenth, else -1; indexes the sample's object_names. NULL when unknown (real data, or the
-   * image was resized after labelling). */
+   * most of it if that is at least a tenth, else -1; indexes the sample's object_names. NULL when
+   * unknown (real data, or the image was resized after labelling). */
   int16_t *cell_object;      /* (height / 28, width / 28), owned */
   bool has_camera;           /* camera below is valid (intrinsics + pose) */
   hatch_pinhole_camera camera;

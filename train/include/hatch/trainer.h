@@ -83,9 +83,9 @@ typedef struct hatch_trainer_options {
   float grad_clip;             /* global norm (1.0) */
   float weight_decay;          /* AdamW, matrices only (0.01) */
   hatch_pasta_loss_options pasta;
+  hatch_pasta_options pasta_targets;
   float cell_words;            /* weight of the caption stage's word-grounded vision tokens
                                   (hatch_cell_words_loss): 1; 0 = captions alone */
-  hatch_pasta_options pasta_targets;
   int grpo_group;              /* rollouts per prompt (4), 2..HATCH_TRAINER_MAX_GROUP */
   float grpo_temperature;      /* sampling temperature of rollouts (1.0) */
   int grpo_max_tokens;         /* (96) */
