@@ -9,6 +9,7 @@
 #include "cli/bench.h"
 #include "cli/cli.h"
 #include "hatch/camera.h"
+#include "hatch/choice.h"
 #include "hatch/convert.h"
 #include "hatch/frame_decode.h"
 #include "hatch/frame_files.h"
@@ -33,11 +34,13 @@ static void usage(void) {
   printf("usage: hatch query --model M.gguf [--mmproj P.gguf] (--image FILE | --camera URI)... --question TEXT\n"
          "                   [--raw] [--max-tokens N (256)] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
          "                   [--stop STR]... [--kv-f32]\n"
-         "                   [--options N] [--backend auto|cpu|vulkan] [--id ID] [--no-hash]\n"
+         "                   [--options N] [--rank-options] [--backend auto|cpu|vulkan] [--id ID] [--no-hash]\n"
          "  Images: JPEG or PNG files, or one synchronized frame set from camera URIs (v4l2://, fake://, file://).\n"
          "  Output: the plan JSON; --raw prints the generated text instead. --options N limits the answer letter.\n"
          "  Stops: EOS and <|im_end|> always; --stop STR (repeatable) also ends at STR, cut from the text.\n"
-         "  --kv-f32: KV cache in F32 (default F16).\n");
+         "  --kv-f32: KV cache in F32 (default F16).\n"
+         "  --rank-options: the question has its options inline (\"... A. Red chair B. Blue box\"); after the action, the\n"
+         "  answer is the most likely whole option (hatch/choice.h) instead of the decoder's first letter.\n");
 }
 
 static uint8_t *read_file(const char *path, size_t *size) {
@@ -81,11 +84,34 @@ static hatch_status decode_file(const char *path, uint8_t **rgb, int *w, int *h,
 
 static double ms_since(double t0) { return (hatch_bench_now_ns() - t0) / 1e6; }
 
+/* --rank-options: the decoded response up to its answer, then the most likely option (hatch/choice.h);
+ * *text (malloc'd) is replaced. */
+static hatch_status rank_answer(hatch_model *m, const hatch_tokenizer *tok, const int32_t *prompt, int n_prompt,
+                                int32_t first_pos, const int32_t *gen, int n_gen, const hatch_choice_options *choices,
+                                char **text, size_t *text_len) {
+  size_t n = hatch_choice_prefix_len(*text);
+  (*text)[n] = 0;
+  hatch_choice_state cs = {.model = m, .tok = tok, .n_prompt = n_prompt, .last_prompt_id = prompt[n_prompt - 1],
+                           .first_pos = first_pos, .generated = gen, .n_generated = n_gen,
+                           .stop_id = hatch_tokenizer_find(tok, "<|im_end|>", 10)};
+  hatch_choice_result *r = malloc(sizeof *r);
+  if (!r) return HATCH_ERR_OUT_OF_MEMORY;
+  hatch_status st = hatch_choice_rank(&cs, *text, choices, r);
+  char *best = NULL;
+  size_t len = 0;
+  if (st == HATCH_OK && (st = hatch_tokenizer_decode(tok, r->ids, (size_t)r->n_ids, true, &best, &len)) == HATCH_OK) {
+    free(*text);
+    *text = best, *text_len = len;
+  }
+  free(r);
+  return st;
+}
+
 int hatch_cmd_query(int argc, char **argv) {
   const char *model_path = NULL, *mmproj = NULL, *question = NULL, *backend = "auto", *id = "q-1";
   const char *files[MAX_IMAGES], *cams[MAX_IMAGES], *stops[HATCH_STOP_MAX];
   int n_files = 0, n_cams = 0, max_tokens = 256, n_options = 0, n_stops = 0;
-  bool raw = false, hash = true, kv_f32 = false;
+  bool raw = false, hash = true, kv_f32 = false, rank = false;
   hatch_sampler_params sp = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 1};
   for (int i = 1; i < argc; i++) {
     bool has = i + 1 < argc;
@@ -112,6 +138,7 @@ int hatch_cmd_query(int argc, char **argv) {
       return fprintf(stderr, "hatch query: --stop needs a non-empty string\n"), 2;
     else if (!strcmp(argv[i], "--stop") && has) stops[n_stops++] = argv[++i];
     else if (!strcmp(argv[i], "--kv-f32")) kv_f32 = true;
+    else if (!strcmp(argv[i], "--rank-options")) rank = true;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(), 0;
     else return fprintf(stderr, "hatch query: unknown or incomplete option '%s'\n", argv[i]), usage(), 2;
   }
@@ -121,6 +148,17 @@ int hatch_cmd_query(int argc, char **argv) {
                    MAX_IMAGES), usage(), 2;
   if (n_images < 2) /* the grammar's steps go from one view to another: one image admits no plan */
     return fprintf(stderr, "hatch query: a plan moves between views: give at least 2 images or cameras\n"), 2;
+  hatch_choice_options choices = {0};
+  if (rank) {
+    hatch_status cst = hatch_choice_parse(question, &choices);
+    if (cst != HATCH_OK)
+      return fprintf(stderr, "hatch query: --rank-options needs the options inline in the question (\"... A. Red chair B. "
+                             "Blue box\"): %s\n", cst == HATCH_ERR_NOT_FOUND ? "fewer than two found" :
+                             cst == HATCH_ERR_CORRUPT ? "an option is empty" : "an option is too long"), 2;
+    if (n_options && n_options != choices.n)
+      return fprintf(stderr, "hatch query: --options %d but the question lists %d\n", n_options, choices.n), 2;
+    n_options = choices.n;
+  }
   double t_total = hatch_bench_now_ns();
   hatch_plan_timing timing = {0};
   int rc = 1;
@@ -242,6 +280,7 @@ int hatch_cmd_query(int argc, char **argv) {
     goto done;
   }
   if ((st = hatch_model_rope_positions(m, ids, (int)n_ids, grid_h, grid_w, n_images, pos, &next)) != HATCH_OK) goto done;
+  const int32_t first_pos = next;
   t0 = hatch_bench_now_ns();
   hatch_model_reset(m);
   if ((st = hatch_model_forward(m, ids, (int)n_ids, pos, emb, n_images, logits, 1)) != HATCH_OK) goto done;
@@ -293,6 +332,15 @@ int hatch_cmd_query(int argc, char **argv) {
   size_t text_len = 0;
   if ((st = hatch_tokenizer_decode(tok, gen, (size_t)n_gen, true, &text, &text_len)) != HATCH_OK) goto done;
   if (ended && keep < text_len) text[text_len = keep] = 0; /* a stop string and what follows it go */
+  if (rank) {
+    t0 = hatch_bench_now_ns();
+    if ((st = rank_answer(m, tok, ids, (int)n_ids, first_pos, gen, n_gen, &choices, &text, &text_len)) != HATCH_OK) {
+      fprintf(stderr, "hatch query: scoring the options: %s\n", hatch_status_message(st));
+      goto done;
+    }
+    timing.decode += ms_since(t0);
+    ended = true;
+  }
   if (raw) {
     printf("%s\n", text);
     rc = 0;

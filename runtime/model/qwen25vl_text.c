@@ -26,6 +26,12 @@ void hatch_model_reset(hatch_model *m) {
 
 int hatch_model_n_past(const hatch_model *m) { return m ? m->n_past : 0; }
 
+hatch_status hatch_model_rewind(hatch_model *m, int n_past) {
+  if (!m || n_past < 0 || n_past > m->n_past) return HATCH_ERR_INVALID_ARGUMENT;
+  m->n_past = n_past; /* rows past it are overwritten by the next forward */
+  return HATCH_OK;
+}
+
 hatch_type hatch_model_kv_type(const hatch_model *m) { return m ? m->kv_type : HATCH_TYPE_F32; }
 
 static void plan_destroy(text_plan *p) {

@@ -13,14 +13,17 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: hatch-train eval --model M.gguf (--data F.jsonl | --sim N [--seed S] [--image-size 112] [--settings LIST] [--grounding | --captions])\n"
-          "                        [--constrained] [--max-tokens N] [--threads N] [--json OUT.json] [--show N]\n");
+          "                        [--constrained] [--rank-options] [--max-tokens N] [--threads N] [--json OUT.json] [--show N]\n"
+          "  --rank-options: the answer is the most likely of the question's inline options (hatch/choice.h), scored\n"
+          "                  after the decoded action; without it the decoder's own letter counts (MindCube's protocol).\n");
 }
 
-static void print_totals(const char *model, const hatch_eval_totals *t, int n, int skipped, FILE *f, bool json) {
+static void print_totals(const char *model, const hatch_eval_totals *t, int n, int skipped, int ranked, FILE *f,
+                         bool json) {
   const hatch_mindcube_score *s = &t->score;
   if (json) {
-    fprintf(f, "{\"model\":\"%s\",\"samples\":%d,\"skipped\":%d,\"overall\":%.2f,\"overall_n\":%d", model, n, skipped,
-            hatch_mindcube_overall(s), hatch_mindcube_overall_total(s));
+    fprintf(f, "{\"model\":\"%s\",\"samples\":%d,\"skipped\":%d,\"ranked\":%d,\"overall\":%.2f,\"overall_n\":%d", model,
+            n, skipped, ranked, hatch_mindcube_overall(s), hatch_mindcube_overall_total(s));
     for (int k = 0; k < HATCH_MINDCUBE_SETTING_COUNT; k++)
       if (s->total[k])
         fprintf(f, ",\"%s\":%.2f,\"%s_n\":%d", hatch_mindcube_setting_name((hatch_mindcube_setting)k),
@@ -33,6 +36,7 @@ static void print_totals(const char *model, const hatch_eval_totals *t, int n, i
     return;
   }
   fprintf(f, "model: %s\nsamples: %d (%d skipped)\n", model, n, skipped);
+  if (ranked) fprintf(f, "answers chosen by likelihood over the options: %d\n", ranked);
   for (int k = 0; k < HATCH_MINDCUBE_SETTING_COUNT; k++)
     if (s->total[k])
       fprintf(f, "  %-11s %6.2f%%  (%d/%d)\n", hatch_mindcube_setting_name((hatch_mindcube_setting)k),
@@ -86,6 +90,7 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     } else if (!strcmp(a, "--grounding")) so.grounding = true; /* the ground stage's questions */
     else if (!strcmp(a, "--captions")) so.captions = true; /* the caption stage's task */
     else if (!strcmp(a, "--constrained")) go.constrained = true;
+    else if (!strcmp(a, "--rank-options")) go.rank_options = true;
     else if (!strcmp(a, "--max-tokens") && has) go.max_tokens = atoi(argv[++i]), max_tokens_set = true;
     else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
     else if (!strcmp(a, "--json") && has) json = argv[++i];
@@ -94,14 +99,15 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     else return fprintf(stderr, "hatch-train eval: unknown or incomplete option '%s'\n", a), usage(), 2;
   }
   if (so.captions && !max_tokens_set) go.max_tokens = 192; /* a caption names every view's objects */
-  if (so.captions && (data || so.grounding))
-    return fprintf(stderr, "hatch-train eval: --captions scores synthetic captions (--sim N), not with --data or --grounding\n"), 2;
+  if (so.captions && (data || so.grounding || go.rank_options))
+    return fprintf(stderr, "hatch-train eval: --captions scores synthetic captions (--sim N), not with --data, --grounding "
+                           "or --rank-options\n"), 2;
   if (!model || (!data) == (n_sim <= 0)) return fprintf(stderr, "hatch-train eval: need --model and one of --data / --sim N\n"), usage(), 2;
   hatch_generator *gen = NULL;
   hatch_mindcube_reader *reader = NULL;
   hatch_sim_stream *stream = NULL;
   char why[384] = "", err[256] = "";
-  int rc = 1, n = 0, skipped = 0;
+  int rc = 1, n = 0, skipped = 0, ranked = 0;
   hatch_eval_totals tot = {0};
   hatch_caption_score caps = {0};
   hatch_train_sample s = {0};
@@ -146,6 +152,7 @@ int hatch_train_cmd_eval(int argc, char **argv) {
       hatch_train_sample_clear(&s);
       continue;
     }
+    ranked += g.ranked;
     if (so.captions) hatch_caption_score_add(&caps, s.response, g.text, strlen(g.text));
     else hatch_eval_add(&tot, &s, g.text, strlen(g.text));
     if (n < show && so.captions) printf("[%s]\n  truth     %s\n  generated %s\n", s.id, s.response, g.text);
@@ -154,7 +161,7 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     hatch_train_sample_clear(&s);
   }
   if (so.captions) print_captions(model, &caps, skipped, stdout, false);
-  else print_totals(model, &tot, n, skipped, stdout, false);
+  else print_totals(model, &tot, n, skipped, ranked, stdout, false);
   if (json) {
     FILE *f = fopen(json, "w");
     if (!f) {
@@ -162,7 +169,7 @@ int hatch_train_cmd_eval(int argc, char **argv) {
       goto done;
     }
     if (so.captions) print_captions(model, &caps, skipped, f, true);
-    else print_totals(model, &tot, n, skipped, f, true);
+    else print_totals(model, &tot, n, skipped, ranked, f, true);
     fclose(f);
   }
   rc = 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hatch/choice.h"
 #include "hatch/convert.h"
 #include "hatch/gguf.h"
 #include "hatch/model.h"
@@ -79,6 +80,26 @@ hatch_status hatch_generator_open(const char *path, int n_threads, hatch_generat
 const hatch_tokenizer *hatch_generator_tokenizer(const hatch_generator *g) { return g->tok; }
 
 
+static hatch_status rank_answer(const hatch_choice_state *cs, const hatch_choice_options *options,
+                                hatch_generation *out) {
+  char prefix[sizeof out->text];
+  size_t n = hatch_choice_prefix_len(out->text);
+  memcpy(prefix, out->text, n);
+  prefix[n] = 0;
+  hatch_choice_result r;
+  hatch_status st = hatch_choice_rank(cs, prefix, options, &r);
+  if (st != HATCH_OK) return st;
+  char *text = NULL;
+  size_t len = 0;
+  if ((st = hatch_tokenizer_decode(cs->tok, r.ids, (size_t)r.n_ids, true, &text, &len)) != HATCH_OK) return st;
+  snprintf(out->text, sizeof out->text, "%s", text);
+  free(text);
+  out->n_ids = r.n_ids < (int)(sizeof out->ids / sizeof out->ids[0]) ? r.n_ids : (int)(sizeof out->ids / sizeof out->ids[0]);
+  memcpy(out->ids, r.ids, sizeof(int32_t) * (size_t)out->n_ids);
+  out->stopped = true, out->ranked = true;
+  return HATCH_OK;
+}
+
 hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample *s, const hatch_generate_options *opt,
                                     hatch_generation *out) {
   memset(out, 0, sizeof *out);
@@ -118,6 +139,7 @@ hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample
   }
   if ((st = hatch_model_rope_positions(g->model, ids, (int)n_ids, grid_h, grid_w, n_images, pos, &next)) != HATCH_OK)
     goto done;
+  const int32_t first_pos = next;
   hatch_model_reset(g->model);
   if ((st = hatch_model_forward(g->model, ids, (int)n_ids, pos, emb, n_images, g->logits, 1)) != HATCH_OK) goto done;
   hatch_sampler_params sp = {.temperature = opt->temperature, .top_k = opt->top_k, .top_p = opt->top_p, .seed = opt->seed};
@@ -148,6 +170,13 @@ hatch_status hatch_generator_answer(hatch_generator *g, const hatch_train_sample
   size_t len = 0;
   if ((st = hatch_tokenizer_decode(g->tok, out->ids, (size_t)out->n_ids, true, &text, &len)) != HATCH_OK) goto done;
   snprintf(out->text, sizeof out->text, "%s", text);
+  hatch_choice_options options;
+  if (opt->rank_options && hatch_choice_parse(s->question, &options) == HATCH_OK) {
+    hatch_choice_state cs = {.model = g->model, .tok = g->tok, .n_prompt = (int)n_ids, .last_prompt_id = ids[n_ids - 1],
+                             .first_pos = first_pos, .generated = out->ids, .n_generated = out->n_ids,
+                             .stop_id = hatch_tokenizer_find(g->tok, "<|im_end|>", 10)};
+    if ((st = rank_answer(&cs, &options, out)) != HATCH_OK) goto done;
+  }
 done:
   for (int k = 0; k < HATCH_SAMPLE_MAX_IMAGES; k++) hatch_tensor_destroy(emb[k]);
   free(ids);

@@ -71,6 +71,9 @@ hatch_status hatch_model_rope_positions(const hatch_model *m, const int32_t *ids
  * Clears the KV cache (a new prompt). */
 void hatch_model_reset(hatch_model *m);
 int hatch_model_n_past(const hatch_model *m);
+/* Forgets the cache past its first n_past tokens, so the next forward continues from there (scoring
+ * several continuations of one prefix). HATCH_ERR_INVALID_ARGUMENT unless 0 <= n_past <= n_past now. */
+hatch_status hatch_model_rewind(hatch_model *m, int n_past);
 /* The KV cache's element type: HATCH_TYPE_F16 (default) or HATCH_TYPE_F32 (options.kv_f32). */
 hatch_type hatch_model_kv_type(const hatch_model *m);
 

@@ -27,6 +27,9 @@ typedef struct hatch_generate_options {
   uint64_t seed;
   int max_tokens;        /* 0 -> 160 */
   bool constrained;      /* decode through the plan grammar (hatch/plan.h), as hatch query does */
+  /* The answer by likelihood (hatch/choice.h): decode up to the answer, then the most likely of the
+   * question's inline options is the answer. Questions without inline options decode as usual. */
+  bool rank_options;
 } hatch_generate_options;
 
 /* path: a GGUF the runtime loads (hatch's single file with tokenizer.ggml.* keys). backend: NULL ->
@@ -41,6 +44,7 @@ typedef struct hatch_generation {
   int n_ids;
   bool stopped;          /* ended on EOS / <|im_end|> rather than max_tokens */
   int32_t prompt_tokens;
+  bool ranked;           /* the answer was chosen by likelihood (rank_options and inline options) */
 } hatch_generation;
 
 /* Answers one sample: images (each resized by the runtime's rules when not already of a valid size),
