@@ -5,8 +5,12 @@
 #   actor     QA, ActoR cold-start SFT, GRPO
 #   hatch     PaStA, QA, ActoR SFT, GRPO (the full recipe)
 # on the synthetic world, each scored on the same held-out scenes with MindCube's rules; the full
-# model is also exported to Q8_0 and scored again (the fp32 -> int8 change).
-# Usage: tools/experiment.sh [OUT_DIR] (env: STEPS=600 BATCH=8 EVAL=300 SEED=1 THREADS=0 BUILD=build)
+# model is also exported to Q8_0 and scored again (the fp32 -> int8 change). Every model is scored twice:
+# greedy decoding (MindCube's protocol: the decoder's own letter) and with --rank-options (the most
+# likely whole option after the decoded action, hatch/choice.h).
+# Usage: tools/experiment.sh [OUT_DIR] (env: STEPS=600 BATCH=8 EVAL=300 SEED=1 THREADS=0 BUILD=build
+#        BASE=model.gguf: every variant starts from these weights, a shared base that already sees
+#        (the caption/ground stages, bench/experiment/README.md); unset: from scratch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/experiment}
@@ -16,6 +20,8 @@ n_eval=${EVAL:-300}
 seed=${SEED:-1}
 threads=${THREADS:-0}
 ht=${BUILD:-build}/hatch-train
+init=()
+if [ -n "${BASE:-}" ]; then init=(--init "$BASE"); fi
 mkdir -p "$out/runs"
 p=$((steps / 6)) a=$((steps / 6)) g=$((steps / 12))
 q_full=$((steps - p - a - g)) q_pasta=$((steps - p)) q_actor=$((steps - a - g))
@@ -35,29 +41,31 @@ for v in baseline pasta actor hatch; do
   if [ ! -f "$run/model-f32.gguf" ]; then
     rm -rf "$run"
     "$ht" train --out "$run" --tokenizer "$out/tokenizer.json" --preset small --seed "$seed" --threads "$threads" \
-      --batch "$batch" --stages "${stages[$v]}" --eval-every $((steps / 4)) --eval-samples 64 --checkpoint-every 100 --quiet
+      --batch "$batch" --stages "${stages[$v]}" --eval-every $((steps / 4)) --eval-samples 64 --checkpoint-every 100 \
+      "${init[@]}" --quiet
   fi
-  "$ht" eval --model "$run/model-f32.gguf" --sim "$n_eval" --threads "$threads" --json "$out/$v-f32.json" > "$out/$v-f32.txt"
 done
 "$ht" export --from "$out/runs/hatch/model-f32.gguf" --out "$out/hatch-small-q8_0.gguf" --type q8_0
-"$ht" eval --model "$out/hatch-small-q8_0.gguf" --sim "$n_eval" --threads "$threads" --json "$out/hatch-q8_0.json" > "$out/hatch-q8_0.txt"
+score() { # model name: greedy and ranked reports
+  "$ht" eval --model "$1" --sim "$n_eval" --threads "$threads" --json "$out/$2.json" > "$out/$2.txt"
+  "$ht" eval --model "$1" --sim "$n_eval" --threads "$threads" --rank-options --json "$out/$2-ranked.json" > "$out/$2-ranked.txt"
+}
+for v in baseline pasta actor hatch; do score "$out/runs/$v/model-f32.gguf" "$v-f32"; done
+score "$out/hatch-small-q8_0.gguf" hatch-q8_0
 "$ht" plot "$out"/runs/*/metrics.jsonl "$out/curves.svg" --keys loss,eval_accuracy,reward --smooth 0.9 || true
-{
-  echo "| variant | stages | around | rotation | among | overall | plan format | action within 0.5 m / 15 deg |"
-  echo "|---|---|---|---|---|---|---|---|"
-  for v in baseline pasta actor hatch; do
-    python3 - "$out/$v-f32.json" "$v" "${stages[$v]}" <<'PY'
+rows=()
+for v in baseline pasta actor hatch; do rows+=("$v|${stages[$v]}|$out/$v-f32"); done
+rows+=("hatch, Q8_0 export|same|$out/hatch-q8_0")
+python3 - "${rows[@]}" > "$out/results.md" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
-f = lambda k: "%.1f" % r[k] if k in r else "-"
-print(f"| {sys.argv[2]} | {sys.argv[3]} | {f('around')} | {f('rotation')} | {f('among')} | {f('overall')} | {f('format')} | {f('action_close')} |")
+print("| variant | stages | greedy: around | rotation | among | **overall** | ranked: around | rotation | among | **overall** "
+      "| plan format | action within 0.5 m / 15 deg |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for row in sys.argv[1:]:
+    name, stages, stem = row.split("|")
+    g, r = json.load(open(stem + ".json")), json.load(open(stem + "-ranked.json"))
+    f = lambda d, k: "%.1f" % d[k] if k in d else "-"
+    cells = [f(g, k) for k in ("around", "rotation", "among", "overall")] + [f(r, k) for k in ("around", "rotation", "among", "overall")]
+    print(f"| {name} | {stages} | " + " | ".join(cells) + f" | {f(g, 'format')} | {f(g, 'action_close')} |")
 PY
-  done
-  python3 - "$out/hatch-q8_0.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-f = lambda k: "%.1f" % r[k] if k in r else "-"
-print(f"| hatch, Q8_0 export | same | {f('around')} | {f('rotation')} | {f('among')} | {f('overall')} | {f('format')} | {f('action_close')} |")
-PY
-} > "$out/results.md"
 cat "$out/results.md"
