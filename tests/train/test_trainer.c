@@ -283,9 +283,9 @@ static void caption_ground_and_rgbd_stages(hatch_test_ctx *c) {
 }
 
 /* The device path (the optimizer through the backend's ops, moments in backend memory, pull/push
- * around checkpoints, the GRPO reference model on the device) on the CPU backend with separate
- * memory: every stage, KL on, a stop and resume inside GRPO; the weights must equal a host run's
- * bit for bit. */
+ * around checkpoints, the GRPO reference model on the device, the caption stage's word-grounded
+ * vision loss reading the embeddings back) on the CPU backend with separate memory: every stage, KL
+ * on, a stop and resume inside GRPO; the weights must equal a host run's bit for bit. */
 static void device_path_is_bit_identical(hatch_test_ctx *c) {
   char a[300], b[300], d[300];
   snprintf(a, sizeof a, "%s/host", tmpdir);
@@ -298,13 +298,25 @@ static void device_path_is_bit_identical(hatch_test_ctx *c) {
     train_test_tiny_options(&o, dirs[run]);
     o.grpo.kl_beta = 0.05f;
     o.device.cpu_separate_memory = run > 0;
+    char why[256];
+    HATCH_EXPECT(c, hatch_trainer_parse_stages("caption:2,pasta:2,qa:2,actor:2,grpo:2", &o, why) == HATCH_OK, "%s", why);
     if (run == 2) {
-      o.stop_after = 7; /* inside grpo: moments, the reference model and the step count live */
+      o.stop_after = 9; /* inside grpo: moments, the reference model and the step count live */
       HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "device first half: %s", rep.message);
       o.stop_after = 0, o.resume = true;
     }
     HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "run %d: %s", run, rep.message);
   }
+  char metrics[320], line[4096];
+  snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", b);
+  FILE *f = fopen(metrics, "r");
+  int cell_steps = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    const char *cl = strstr(line, "\"cell_loss\":");
+    cell_steps += cl && atof(cl + 12) > 0;
+  }
+  if (f) fclose(f);
+  HATCH_EXPECT(c, cell_steps == 2, "the device run's caption steps must report the cell-words loss (%d)", cell_steps);
   int64_t n[3] = {0};
   float *p[3];
   for (int k = 0; k < 3; k++) p[k] = train_test_checkpoint_params(c, dirs[k], &n[k]);
