@@ -5,9 +5,10 @@
 #   actor     QA, ActoR cold-start SFT, GRPO
 #   hatch     PaStA, QA, ActoR SFT, GRPO (the full recipe)
 # on the synthetic world, each scored on the same held-out scenes with MindCube's rules; the full
-# model is also exported to Q8_0 and scored again (the fp32 -> int8 change). Every model is scored twice:
-# greedy decoding (MindCube's protocol: the decoder's own letter) and with --rank-options (the most
-# likely whole option after the decoded action, hatch/choice.h).
+# model is also exported to Q8_0 and scored again (the fp32 -> int8 change). Every model is scored three
+# times: greedy decoding (MindCube's protocol: the decoder's own letter), with --rank-options (the most
+# likely whole option after the decoded action, hatch/choice.h), and as `hatch query --rank-options`
+# answers on the robot (the action decoded under the plan grammar, then the options ranked).
 # Usage: tools/experiment.sh [OUT_DIR] (env: STEPS=600 BATCH=8 EVAL=300 SEED=1 THREADS=0 BUILD=build
 #        BASE=model.gguf: every variant starts from these weights, a shared base that already sees
 #        (the caption/ground stages, bench/experiment/README.md); unset: from scratch)
@@ -49,6 +50,8 @@ done
 score() { # model name: greedy and ranked reports
   "$ht" eval --model "$1" --sim "$n_eval" --threads "$threads" --json "$out/$2.json" > "$out/$2.txt"
   "$ht" eval --model "$1" --sim "$n_eval" --threads "$threads" --rank-options --json "$out/$2-ranked.json" > "$out/$2-ranked.txt"
+  "$ht" eval --model "$1" --sim "$n_eval" --threads "$threads" --rank-options --constrained --json "$out/$2-query.json" \
+    > "$out/$2-query.txt"
 }
 for v in baseline pasta actor hatch; do score "$out/runs/$v/model-f32.gguf" "$v-f32"; done
 score "$out/hatch-small-q8_0.gguf" hatch-q8_0
@@ -58,14 +61,15 @@ for v in baseline pasta actor hatch; do rows+=("$v|${stages[$v]}|$out/$v-f32"); 
 rows+=("hatch, Q8_0 export|same|$out/hatch-q8_0")
 python3 - "${rows[@]}" > "$out/results.md" <<'PY'
 import json, sys
-print("| variant | stages | greedy: around | rotation | among | **overall** | ranked: around | rotation | among | **overall** "
-      "| plan format | action within 0.5 m / 15 deg |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| variant | stages | greedy: around | rotation | among | **overall** | plan format | ranked: around | rotation | among "
+      "| **overall** | as hatch query: around | rotation | among | **overall** | action within 0.5 m / 15 deg |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for row in sys.argv[1:]:
     name, stages, stem = row.split("|")
-    g, r = json.load(open(stem + ".json")), json.load(open(stem + "-ranked.json"))
+    g, r, q = (json.load(open(stem + x + ".json")) for x in ("", "-ranked", "-query"))
     f = lambda d, k: "%.1f" % d[k] if k in d else "-"
-    cells = [f(g, k) for k in ("around", "rotation", "among", "overall")] + [f(r, k) for k in ("around", "rotation", "among", "overall")]
-    print(f"| {name} | {stages} | " + " | ".join(cells) + f" | {f(g, 'format')} | {f(g, 'action_close')} |")
+    keys = ("around", "rotation", "among", "overall")
+    cells = [f(g, k) for k in keys] + [f(g, "format")] + [f(r, k) for k in keys] + [f(q, k) for k in keys]
+    print(f"| {name} | {stages} | " + " | ".join(cells) + f" | {f(q, 'action_close')} |")
 PY
 cat "$out/results.md"
