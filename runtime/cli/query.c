@@ -35,7 +35,8 @@ static void usage(void) {
          "                   [--raw] [--max-tokens N (256)] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
          "                   [--stop STR]... [--kv-f32]\n"
          "                   [--options N] [--rank-options] [--backend auto|cpu|vulkan] [--id ID] [--no-hash]\n"
-         "  Images: JPEG or PNG files, or one synchronized frame set from camera URIs (v4l2://, fake://, file://).\n"
+         "  Images: JPEG or PNG files, or one synchronized frame set from camera URIs (v4l2://, fake://, file://);\n"
+         "  --camera-wait MS (5000): how long to wait for a set that holds every camera.\n"
          "  Output: the plan JSON; --raw prints the generated text instead. --options N limits the answer letter.\n"
          "  Stops: EOS and <|im_end|> always; --stop STR (repeatable) also ends at STR, cut from the text.\n"
          "  --kv-f32: KV cache in F32 (default F16).\n"
@@ -110,7 +111,7 @@ static hatch_status rank_answer(hatch_model *m, const hatch_tokenizer *tok, cons
 int hatch_cmd_query(int argc, char **argv) {
   const char *model_path = NULL, *mmproj = NULL, *question = NULL, *backend = "auto", *id = "q-1";
   const char *files[MAX_IMAGES], *cams[MAX_IMAGES], *stops[HATCH_STOP_MAX];
-  int n_files = 0, n_cams = 0, max_tokens = 256, n_options = 0, n_stops = 0;
+  int n_files = 0, n_cams = 0, max_tokens = 256, n_options = 0, n_stops = 0, camera_wait_ms = 5000;
   bool raw = false, hash = true, kv_f32 = false, rank = false;
   hatch_sampler_params sp = {.temperature = 0, .top_k = 0, .top_p = 1, .seed = 1};
   for (int i = 1; i < argc; i++) {
@@ -139,11 +140,13 @@ int hatch_cmd_query(int argc, char **argv) {
     else if (!strcmp(argv[i], "--stop") && has) stops[n_stops++] = argv[++i];
     else if (!strcmp(argv[i], "--kv-f32")) kv_f32 = true;
     else if (!strcmp(argv[i], "--rank-options")) rank = true;
+    else if (!strcmp(argv[i], "--camera-wait") && has) camera_wait_ms = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(), 0;
     else return fprintf(stderr, "hatch query: unknown or incomplete option '%s'\n", argv[i]), usage(), 2;
   }
   int n_images = n_files + n_cams;
-  if (!model_path || !question || n_images < 1 || (n_files && n_cams) || max_tokens < 1 || n_options < 0 || n_options > 26)
+  if (!model_path || !question || n_images < 1 || (n_files && n_cams) || max_tokens < 1 || n_options < 0 || n_options > 26 ||
+      camera_wait_ms < 1)
     return fprintf(stderr, "hatch query: need --model, --question and 1..%d images from --image or --camera (not both)\n",
                    MAX_IMAGES), usage(), 2;
   if (n_images < 2) /* the grammar's steps go from one view to another: one image admits no plan */
@@ -216,13 +219,13 @@ int hatch_cmd_query(int argc, char **argv) {
     hatch_frame_set *set = NULL;
     st = hatch_rig_open(cams, n_cams, NULL, &rig, &err);
     /* The first sets may come before a slow camera's first frame (sync does not wait for a camera that
-     * has said nothing yet): take sets until one holds every camera, for up to 5 s. */
+     * has said nothing yet): take sets until one holds every camera, for up to --camera-wait ms. */
     double t_wait = hatch_bench_now_ns();
     while (st == HATCH_OK) {
-      if ((st = hatch_rig_next_set(rig, 5000, &set)) != HATCH_OK) break;
+      if ((st = hatch_rig_next_set(rig, camera_wait_ms, &set)) != HATCH_OK) break;
       bool full = true;
       for (int k = 0; k < n_cams; k++) full = full && set->frames[k];
-      if (full || ms_since(t_wait) > 5000) break;
+      if (full || ms_since(t_wait) > camera_wait_ms) break;
       hatch_frame_set_release(set);
       set = NULL;
     }
