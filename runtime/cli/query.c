@@ -90,19 +90,17 @@ static double ms_since(double t0) { return (hatch_bench_now_ns() - t0) / 1e6; }
 static hatch_status rank_answer(hatch_model *m, const hatch_tokenizer *tok, const int32_t *prompt, int n_prompt,
                                 int32_t first_pos, const int32_t *gen, int n_gen, const hatch_choice_options *choices,
                                 char **text, size_t *text_len) {
-  size_t n = hatch_choice_prefix_len(*text);
-  (*text)[n] = 0;
   hatch_choice_state cs = {.model = m, .tok = tok, .n_prompt = n_prompt, .last_prompt_id = prompt[n_prompt - 1],
                            .first_pos = first_pos, .generated = gen, .n_generated = n_gen,
                            .stop_id = hatch_tokenizer_find(tok, "<|im_end|>", 10)};
   hatch_choice_result *r = malloc(sizeof *r);
   if (!r) return HATCH_ERR_OUT_OF_MEMORY;
   hatch_status st = hatch_choice_rank(&cs, *text, choices, r);
-  char *best = NULL;
-  size_t len = 0;
-  if (st == HATCH_OK && (st = hatch_tokenizer_decode(tok, r->ids, (size_t)r->n_ids, true, &best, &len)) == HATCH_OK) {
+  char *best = st == HATCH_OK ? strdup(r->text) : NULL;
+  if (st == HATCH_OK && !best) st = HATCH_ERR_OUT_OF_MEMORY;
+  if (best) {
     free(*text);
-    *text = best, *text_len = len;
+    *text = best, *text_len = strlen(best);
   }
   free(r);
   return st;

@@ -8,12 +8,18 @@
 
 #include "hatch/choice.h"
 
-#define CHOICE_MAX_IDS 512
-
 typedef struct candidate {
   int32_t *ids; /* (n) the response, then the stop */
   size_t n;
 } candidate;
+
+/* Bytes of a response before its answer: up to "<answer>", else through a complete "</action>", else 0. */
+static size_t answer_prefix_len(const char *response) {
+  const char *a = strstr(response, "<answer>");
+  if (a) return (size_t)(a - response);
+  const char *e = strstr(response, "</action>");
+  return e ? (size_t)(e - response) + strlen("</action>") : 0;
+}
 
 static size_t common_prefix(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
   size_t i = 0;
@@ -48,10 +54,10 @@ static hatch_status score_tail(const hatch_choice_state *s, int at, int32_t firs
   return HATCH_OK;
 }
 
-hatch_status hatch_choice_rank(const hatch_choice_state *s, const char *prefix, const hatch_choice_options *o,
+hatch_status hatch_choice_rank(const hatch_choice_state *s, const char *response, const hatch_choice_options *o,
                                hatch_choice_result *out) {
   memset(out, 0, sizeof *out);
-  if (!s || !s->model || !s->tok || !prefix || !o || o->n < 1 || o->n > HATCH_CHOICE_MAX || s->n_prompt < 1 ||
+  if (!s || !s->model || !s->tok || !response || !o || o->n < 1 || o->n > HATCH_CHOICE_MAX || s->n_prompt < 1 ||
       s->n_generated < 0 || (s->n_generated && !s->generated))
     return HATCH_ERR_INVALID_ARGUMENT;
   int64_t n_vocab = hatch_model_config(s->model)->text.vocab_size;
@@ -60,9 +66,10 @@ hatch_status hatch_choice_rank(const hatch_choice_state *s, const char *prefix, 
   float *logits = NULL;
   hatch_status st = HATCH_OK;
   size_t shared = (size_t)s->n_generated; /* what every candidate shares with the generated tokens */
+  int n_prefix = (int)answer_prefix_len(response);
   for (int k = 0; k < o->n && st == HATCH_OK; k++) {
-    char text[1024 + 3 * HATCH_PLAN_MAX_TEXT];
-    int len = snprintf(text, sizeof text, "%s<answer>%c. %s</answer>", prefix, 'A' + k, o->text[k]);
+    char text[sizeof out->text];
+    int len = snprintf(text, sizeof text, "%.*s<answer>%c. %s</answer>", n_prefix, response, 'A' + k, o->text[k]);
     if (len < 0 || (size_t)len >= sizeof text) {
       st = HATCH_ERR_TOO_LARGE;
       break;
@@ -70,7 +77,7 @@ hatch_status hatch_choice_rank(const hatch_choice_state *s, const char *prefix, 
     int32_t *enc = NULL;
     size_t n = 0;
     if ((st = hatch_tokenizer_encode(s->tok, text, (size_t)len, false, &enc, &n)) != HATCH_OK) break;
-    if (n + 1 > CHOICE_MAX_IDS) {
+    if (n + 1 > HATCH_CHOICE_MAX_IDS) {
       free(enc);
       st = HATCH_ERR_TOO_LARGE;
       break;
@@ -109,6 +116,11 @@ hatch_status hatch_choice_rank(const hatch_choice_state *s, const char *prefix, 
     const candidate *b = &cand[out->best];
     out->n_ids = (int)b->n - (s->stop_id >= 0 ? 1 : 0);
     memcpy(out->ids, b->ids, sizeof(int32_t) * (size_t)out->n_ids);
+    char *text = NULL;
+    size_t len = 0;
+    if ((st = hatch_tokenizer_decode(s->tok, out->ids, (size_t)out->n_ids, true, &text, &len)) == HATCH_OK)
+      snprintf(out->text, sizeof out->text, "%s", text);
+    free(text);
   }
   for (int k = 0; k < HATCH_CHOICE_MAX; k++) free(cand[k].ids);
   free(ids);

@@ -1,4 +1,4 @@
-/* Inline multiple-choice options and the answer's place in a response (hatch/choice.h). */
+/* Inline multiple-choice options (hatch/choice.h). */
 #include <stdbool.h>
 #include <string.h>
 
@@ -43,11 +43,4 @@ hatch_status hatch_choice_parse(const char *question, hatch_choice_options *out)
     at = end;
   }
   return out->n >= 2 ? HATCH_OK : HATCH_ERR_NOT_FOUND;
-}
-
-size_t hatch_choice_prefix_len(const char *response) {
-  const char *a = strstr(response, "<answer>");
-  if (a) return (size_t)(a - response);
-  const char *e = strstr(response, "</action>");
-  return e ? (size_t)(e - response) + strlen("</action>") : 0;
 }

@@ -82,18 +82,10 @@ const hatch_tokenizer *hatch_generator_tokenizer(const hatch_generator *g) { ret
 
 static hatch_status rank_answer(const hatch_choice_state *cs, const hatch_choice_options *options,
                                 hatch_generation *out) {
-  char prefix[sizeof out->text];
-  size_t n = hatch_choice_prefix_len(out->text);
-  memcpy(prefix, out->text, n);
-  prefix[n] = 0;
   hatch_choice_result r;
-  hatch_status st = hatch_choice_rank(cs, prefix, options, &r);
+  hatch_status st = hatch_choice_rank(cs, out->text, options, &r);
   if (st != HATCH_OK) return st;
-  char *text = NULL;
-  size_t len = 0;
-  if ((st = hatch_tokenizer_decode(cs->tok, r.ids, (size_t)r.n_ids, true, &text, &len)) != HATCH_OK) return st;
-  snprintf(out->text, sizeof out->text, "%s", text);
-  free(text);
+  snprintf(out->text, sizeof out->text, "%s", r.text);
   out->n_ids = r.n_ids < (int)(sizeof out->ids / sizeof out->ids[0]) ? r.n_ids : (int)(sizeof out->ids / sizeof out->ids[0]);
   memcpy(out->ids, r.ids, sizeof(int32_t) * (size_t)out->n_ids);
   out->stopped = true, out->ranked = true;

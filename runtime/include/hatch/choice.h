@@ -31,10 +31,6 @@ typedef struct hatch_choice_options {
  * the NUL. */
 hatch_status hatch_choice_parse(const char *question, hatch_choice_options *out);
 
-/* Bytes of a response that come before its answer: up to "<answer>", else through a complete
- * "</action>" (an answer never started), else 0 (nothing usable: the answer alone is scored). */
-size_t hatch_choice_prefix_len(const char *response);
-
 /* Where the response stands: the model has run the prompt (n_prompt tokens, the last one
  * last_prompt_id; the first response token goes at M-RoPE position first_pos, on all three
  * components) and then the generated tokens, all of them but possibly the last. */
@@ -49,18 +45,23 @@ typedef struct hatch_choice_state {
   int32_t stop_id;          /* scored after each answer (<|im_end|>); < 0: none */
 } hatch_choice_state;
 
+#define HATCH_CHOICE_MAX_IDS 512
+
 typedef struct hatch_choice_result {
-  int best;                        /* 0.. (the letter 'A' + best) */
-  double logp[HATCH_CHOICE_MAX];   /* log-probability of each whole response after the common part */
-  int32_t ids[512];                /* the best response's tokens, the stop excluded */
+  int best;                           /* 0.. (the letter 'A' + best) */
+  double logp[HATCH_CHOICE_MAX];      /* log-probability of each whole response after the common part */
+  int32_t ids[HATCH_CHOICE_MAX_IDS];  /* the best response's tokens, the stop excluded */
   int n_ids;
+  char text[2048];                    /* the best response, decoded (special tokens skipped) */
 } hatch_choice_result;
 
-/* Scores prefix + "<answer>X. text</answer>" (+ stop) for every option (prefix: the response text
- * before its answer, "" for an answer-only response) and picks the most likely; ties go to the
- * earlier letter. The model's cache is left at an unspecified length within the prompt + response.
- * HATCH_ERR_TOO_LARGE: a response past 512 tokens or the model's context. */
-hatch_status hatch_choice_rank(const hatch_choice_state *s, const char *prefix, const hatch_choice_options *o,
+/* response: the decoded text generated so far. Its part before the answer (up to "<answer>", else
+ * through a complete "</action>", else nothing: the answer alone is scored) is kept, and
+ * prefix + "<answer>X. text</answer>" (+ stop) is scored for every option; the most likely is the
+ * result, ties to the earlier letter. The model's cache is left at an unspecified length within the
+ * prompt + response. HATCH_ERR_TOO_LARGE: a response past HATCH_CHOICE_MAX_IDS tokens or the
+ * model's context. */
+hatch_status hatch_choice_rank(const hatch_choice_state *s, const char *response, const hatch_choice_options *o,
                                hatch_choice_result *out);
 
 #endif
