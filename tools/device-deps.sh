@@ -1,0 +1,19 @@
+#!/bin/sh
+# Fetches, on this (Debian 12, amd64) machine, the .deb files of the libraries hatch links that a bare
+# GPU machine may lack (cJSON, TurboJPEG, libv4l2, libyaml, libpng, zlib headers, pkgconf), into
+# .device/debs (ignored by git). tools/gpu-check.sh unpacks them under /tmp/hatch-deps there, never
+# into /, when that machine's pkg-config does not find the libraries itself. About 3 MB.
+#
+# Usage: tools/device-deps.sh        then carry ".device" to the GPU machine with the working tree.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$root/.device/debs
+mkdir -p "$out"
+cd "$out"
+# apt-get download writes into the current folder; the _apt user must be able to write there.
+chmod 0777 "$out"
+apt-get download \
+  libcjson1 libcjson-dev libturbojpeg0 libturbojpeg0-dev libjpeg62-turbo libv4l-0 libv4l-dev libv4lconvert0 \
+  libyaml-0-2 libyaml-dev libpng16-16 libpng-dev zlib1g zlib1g-dev pkgconf pkgconf-bin libpkgconf3
+chmod 0755 "$out"
+ls -l "$out"
