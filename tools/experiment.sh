@@ -11,7 +11,11 @@
 # answers on the robot (the action decoded under the plan grammar, then the options ranked).
 # Usage: tools/experiment.sh [OUT_DIR] (env: STEPS=600 BATCH=8 EVAL=300 SEED=1 THREADS=0 BUILD=build
 #        BASE=model.gguf: every variant starts from these weights, a shared base that already sees
-#        (the caption/ground stages, bench/experiment/README.md); unset: from scratch)
+#        (the caption/ground stages, bench/experiment/README.md); unset: from scratch;
+#        LONG="2400 4800": then continue the baseline with that many more QA steps and full HATCH with as
+#        many more ActoR SFT steps, one run per number, each starting from the last (runs/*-long1, -long2...,
+#        run k with seed SEED + k),
+#        and score the last of each, the HATCH one also as its Q8_0 export)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/experiment}
@@ -46,6 +50,25 @@ for v in baseline pasta actor hatch; do
       "${init[@]}" --quiet
   fi
 done
+declare -A long_stage=([baseline]=qa [hatch]=actor)
+last=()
+for v in baseline hatch; do
+  from="$out/runs/$v/model-f32.gguf" k=0 total=0
+  for n in ${LONG:-}; do
+    k=$((k + 1)) total=$((total + n))
+    run="$out/runs/$v-long$k"
+    if [ ! -f "$run/model-f32.gguf" ]; then
+      rm -rf "$run"
+      # seed + k: a synthetic batch depends on (seed, stage index, step), so the same seed would replay
+      # the batches of the run it continues
+      "$ht" train --out "$run" --tokenizer "$out/tokenizer.json" --preset small --seed "$((seed + k))" \
+        --threads "$threads" --batch "$batch" --stages "${long_stage[$v]}:$n" --eval-every 100000 --checkpoint-every 300 \
+        --init "$from" --quiet
+    fi
+    from="$run/model-f32.gguf"
+  done
+  [ "$k" = 0 ] || last+=("$v-long$k|${stages[$v]}, then ${long_stage[$v]}:$total ($LONG)")
+done
 "$ht" export --from "$out/runs/hatch/model-f32.gguf" --out "$out/hatch-small-q8_0.gguf" --type q8_0
 score() { # model name: greedy and ranked reports
   "$ht" eval --model "$1" --sim "$n_eval" --threads "$threads" --json "$out/$2.json" > "$out/$2.txt"
@@ -55,10 +78,23 @@ score() { # model name: greedy and ranked reports
 }
 for v in baseline pasta actor hatch; do score "$out/runs/$v/model-f32.gguf" "$v-f32"; done
 score "$out/hatch-small-q8_0.gguf" hatch-q8_0
+for row in "${last[@]}"; do
+  v=${row%%|*}
+  score "$out/runs/$v/model-f32.gguf" "$v-f32"
+  if [ "${v%-long*}" = hatch ]; then
+    "$ht" export --from "$out/runs/$v/model-f32.gguf" --out "$out/$v-small-q8_0.gguf" --type q8_0
+    score "$out/$v-small-q8_0.gguf" "$v-q8_0"
+  fi
+done
 "$ht" plot "$out"/runs/*/metrics.jsonl "$out/curves.svg" --keys loss,eval_accuracy,reward --smooth 0.9 || true
 rows=()
 for v in baseline pasta actor hatch; do rows+=("$v|${stages[$v]}|$out/$v-f32"); done
 rows+=("hatch, Q8_0 export|same|$out/hatch-q8_0")
+for row in "${last[@]}"; do
+  v=${row%%|*}
+  rows+=("$v|${row#*|}|$out/$v-f32")
+  [ "${v%-long*}" != hatch ] || rows+=("$v, Q8_0 export|same|$out/$v-q8_0")
+done
 python3 - "${rows[@]}" > "$out/results.md" <<'PY'
 import json, sys
 print("| variant | stages | greedy: around | rotation | among | **overall** | plan format | ranked: around | rotation | among "
