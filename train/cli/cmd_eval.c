@@ -14,6 +14,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: hatch-train eval --model M.gguf (--data F.jsonl | --sim N [--seed S] [--image-size 112] [--settings LIST] [--grounding | --captions])\n"
           "                        [--constrained] [--rank-options] [--max-tokens N] [--threads N] [--json OUT.json] [--show N]\n"
+          "                        [--answers OUT.jsonl]\n"
+          "  --answers: one JSON line per question (id, source with the synthetic template, truth, answer, response)\n"
           "  --rank-options: the answer is the most likely of the question's inline options (hatch/choice.h), scored\n"
           "                  after the decoded action; without it the decoder's own letter counts (MindCube's protocol).\n");
 }
@@ -69,7 +71,7 @@ static void print_captions(const char *model, const hatch_caption_score *c, int 
 }
 
 int hatch_train_cmd_eval(int argc, char **argv) {
-  const char *model = NULL, *data = NULL, *json = NULL;
+  const char *model = NULL, *data = NULL, *json = NULL, *answers_path = NULL;
   long n_sim = 0;
   int show = 0, threads = 0;
   bool max_tokens_set = false;
@@ -94,6 +96,7 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     else if (!strcmp(a, "--max-tokens") && has) go.max_tokens = atoi(argv[++i]), max_tokens_set = true;
     else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
     else if (!strcmp(a, "--json") && has) json = argv[++i];
+    else if (!strcmp(a, "--answers") && has) answers_path = argv[++i];
     else if (!strcmp(a, "--show") && has) show = atoi(argv[++i]);
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(), 0;
     else return fprintf(stderr, "hatch-train eval: unknown or incomplete option '%s'\n", a), usage(), 2;
@@ -103,9 +106,11 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     return fprintf(stderr, "hatch-train eval: --captions scores synthetic captions (--sim N), not with --data, --grounding "
                            "or --rank-options\n"), 2;
   if (!model || (!data) == (n_sim <= 0)) return fprintf(stderr, "hatch-train eval: need --model and one of --data / --sim N\n"), usage(), 2;
+  if (answers_path && so.captions) return fprintf(stderr, "hatch-train eval: --answers is for questions, not --captions\n"), 2;
   hatch_generator *gen = NULL;
   hatch_mindcube_reader *reader = NULL;
   hatch_sim_stream *stream = NULL;
+  FILE *answers = NULL;
   char why[384] = "", err[256] = "";
   int rc = 1, n = 0, skipped = 0, ranked = 0;
   hatch_eval_totals tot = {0};
@@ -119,6 +124,10 @@ int hatch_train_cmd_eval(int argc, char **argv) {
   hatch_data_report dr = {0};
   if (data && (st = hatch_mindcube_reader_open(data, NULL, &reader, &dr)) != HATCH_OK) {
     fprintf(stderr, "hatch-train eval: %s\n", dr.message);
+    goto done;
+  }
+  if (answers_path && !(answers = fopen(answers_path, "w"))) {
+    fprintf(stderr, "hatch-train eval: cannot write %s\n", answers_path);
     goto done;
   }
   so.n_samples = n_sim;
@@ -155,6 +164,10 @@ int hatch_train_cmd_eval(int argc, char **argv) {
     ranked += g.ranked;
     if (so.captions) hatch_caption_score_add(&caps, s.response, g.text, strlen(g.text));
     else hatch_eval_add(&tot, &s, g.text, strlen(g.text));
+    if (answers && (st = hatch_eval_answer_write(answers, &s, &g)) != HATCH_OK) {
+      fprintf(stderr, "hatch-train eval: writing %s: %s\n", answers_path, hatch_status_message(st));
+      goto done;
+    }
     if (n < show && so.captions) printf("[%s]\n  truth     %s\n  generated %s\n", s.id, s.response, g.text);
     else if (n < show) printf("[%s] gt %c | %s\n", s.id, s.gt_answer, g.text);
     n++;
@@ -174,6 +187,10 @@ int hatch_train_cmd_eval(int argc, char **argv) {
   }
   rc = 0;
 done:
+  if (answers && fclose(answers) != 0 && rc == 0) {
+    fprintf(stderr, "hatch-train eval: writing %s failed\n", answers_path);
+    rc = 1;
+  }
   hatch_train_sample_clear(&s);
   hatch_sim_stream_destroy(stream);
   hatch_mindcube_reader_close(reader);

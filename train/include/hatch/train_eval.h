@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hatch/backend.h"
 #include "hatch/mindcube.h"
@@ -61,6 +62,12 @@ typedef struct hatch_eval_totals {
   int n_action_close;    /* ... composing to within 0.5 m and 15 deg of the truth */
   double sum_t_err_m, sum_yaw_err_deg; /* over n_action_found */
 } hatch_eval_totals;
+
+/* One JSON line for one answered sample (hatch-train eval --answers): id, source (a synthetic sample's
+ * names its template), setting, question, truth, answer (the letter MindCube's rules extract, "" for
+ * none), correct, ranked, response, and true_action where the sample has a pose.
+ * HATCH_ERR_IO when the write fails, HATCH_ERR_OUT_OF_MEMORY. */
+hatch_status hatch_eval_answer_write(FILE *f, const hatch_train_sample *s, const hatch_generation *g);
 
 /* Scores one response against its sample into *t. */
 void hatch_eval_add(hatch_eval_totals *t, const hatch_train_sample *s, const char *response, size_t len);
