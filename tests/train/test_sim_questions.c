@@ -212,7 +212,7 @@ static void test_around_answers(hatch_test_ctx *c) {
       HATCH_EXPECT(c, q->kind == HATCH_SIM_Q_CLOSEST, "around gives side and closest questions only (%d)", q->kind);
       closest_q++;
       int j = image_number(q->text, "camera in image ") - 1;
-      HATCH_EXPECT(c, j >= 0 && j < 3 && q->from == j && q->to == (j + 1) % 3, "closest: view pair for '%s'", q->text);
+      HATCH_EXPECT(c, j >= 0 && j < 3 && q->to == j && q->from == (j + 1) % 3, "closest: view pair for '%s'", q->text);
       if (j < 0 || j > 2) continue;
       double f[2], r[2], za = 0;
       floor_axes(w.views[j].yaw_deg, f, r);

@@ -227,7 +227,9 @@ static void side_candidates(const hatch_sim_world *w, const hatch_sim_visibility
 }
 
 /* Which object is closest to the camera in image j: options visible in j, the answer at least 1.2x
- * nearer (optical depth of the centres) than every other option. */
+ * nearer (optical depth of the centres) than every other option. The teacher action ends at the view
+ * the question is about (from the next view to j), as every other template's ends at the view that
+ * holds the answer. */
 static void closest_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
   for (int j = 0; j < w->n_views; j++) {
     double z[HATCH_SIM_MAX_OBJECTS];
@@ -237,7 +239,7 @@ static void closest_candidates(const hatch_sim_world *w, const hatch_sim_visibil
       if (visible_in(vis, j, o) && z[o] > 0 && (best < 0 || z[o] < z[best])) best = o;
     }
     if (best < 0) continue;
-    sim_candidate *c = cand_add(cs, HATCH_SIM_Q_CLOSEST, best, j, (j + 1) % w->n_views);
+    sim_candidate *c = cand_add(cs, HATCH_SIM_Q_CLOSEST, best, (j + 1) % w->n_views, j);
     if (!c) return;
     snprintf(c->stem, sizeof c->stem, "Which object is closest to the camera in image %d?", j + 1);
     for (int o = 0; o < w->n_objects; o++)

@@ -30,8 +30,10 @@
  *
  * Teacher action (hatch_train_sample.action): from the view the question starts from to the view it
  * needs: rotation: image I -> the view the turn leads to; among: image I -> the other view where the
- * answer object fills the most pixels; around_side: image I -> image J; closest (one view J): J -> the
- * next view (J + 1) mod n_views. The sample's pose is hatch_sim_relative_pose(view from, view to).
+ * answer object fills the most pixels; around_side: image I -> image J; closest (one view J): the next
+ * view (J + 1) mod n_views -> J, so that like every other action it ends at the view that holds the
+ * answer (until 2026-11-21 it went J -> J + 1, away from it). The sample's pose is
+ * hatch_sim_relative_pose(view from, view to).
  *
  * Determinism: world s of a stream (scene s) uses hatch_sim_scene_seed(seed, s) and the setting
  * enabled[s mod n_enabled]; its questions use the same seed. Same options -> same samples.
