@@ -244,25 +244,6 @@ static void gpu_model_bf16(hatch_test_ctx *c) {
 
 /* ---- the trainer ------------------------------------------------------------------------------- */
 
-/* metrics.jsonl: per training step (1..16) the value of key, NAN where absent; returns the steps seen. */
-static int read_metric(const char *dir, const char *key, double out[17]) {
-  char path[512], line[4096], pat[64];
-  snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-  snprintf(pat, sizeof pat, "\"%s\":", key);
-  for (int i = 0; i < 17; i++) out[i] = NAN;
-  FILE *f = fopen(path, "r");
-  int steps = 0;
-  while (f && fgets(line, sizeof line, f)) {
-    int step = 0;
-    const char *p = strstr(line, pat);
-    if (strstr(line, "\"eval\"") || sscanf(line, "{\"step\":%d", &step) != 1 || step < 1 || step > 16) continue;
-    steps++;
-    if (p) out[step] = atof(p + strlen(pat));
-  }
-  if (f) fclose(f);
-  return steps;
-}
-
 #define TRAIN_STAGES "caption:2,pasta:2,qa:2,actor:2,grpo:2"
 
 /* The tiny run (every stage, batch 2) stopped after the 8 deterministic steps (before GRPO's

@@ -31,25 +31,6 @@ static void tiny_options(hatch_trainer_options *o, const char *out, int ranks) {
   o->ranks = ranks;
 }
 
-/* metrics.jsonl: per training step (1..16) the value of key, NAN where absent. */
-static int read_metric(const char *dir, const char *key, double out[17]) {
-  char path[512], line[4096], pat[64];
-  snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-  snprintf(pat, sizeof pat, "\"%s\":", key);
-  for (int i = 0; i < 17; i++) out[i] = NAN;
-  FILE *f = fopen(path, "r");
-  int steps = 0;
-  while (f && fgets(line, sizeof line, f)) {
-    int step = 0;
-    const char *p = strstr(line, pat);
-    if (strstr(line, "\"eval\"") || sscanf(line, "{\"step\":%d", &step) != 1 || step < 1 || step > 16) continue;
-    steps++;
-    if (p) out[step] = atof(p + strlen(pat));
-  }
-  if (f) fclose(f);
-  return steps;
-}
-
 /* The weights every run starts from (the tiny preset, seed 3). */
 static float *initial_params(hatch_test_ctx *c, int64_t n) {
   hatch_tokenizer *tok = NULL;

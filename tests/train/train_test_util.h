@@ -4,6 +4,7 @@
 #ifndef HATCH_TRAIN_TEST_UTIL_H
 #define HATCH_TRAIN_TEST_UTIL_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,26 @@ static inline float *train_test_checkpoint_params(hatch_test_ctx *c, const char 
   }
   hatch_ckpt_close(ck);
   return p;
+}
+
+/* DIR/metrics.jsonl: per training step (1..16) the value of key, NAN where absent (eval lines skipped);
+ * returns the number of training steps logged. */
+static inline int read_metric(const char *dir, const char *key, double out[17]) {
+  char path[512], line[4096], pat[64];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  for (int i = 0; i < 17; i++) out[i] = NAN;
+  FILE *f = fopen(path, "r");
+  int steps = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    int step = 0;
+    const char *p = strstr(line, pat);
+    if (strstr(line, "\"eval\"") || sscanf(line, "{\"step\":%d", &step) != 1 || step < 1 || step > 16) continue;
+    steps++;
+    if (p) out[step] = atof(p + strlen(pat));
+  }
+  if (f) fclose(f);
+  return steps;
 }
 
 #endif
