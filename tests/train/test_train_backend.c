@@ -28,33 +28,7 @@
 
 static char g_dir[128];
 
-static const int g_w[2] = {56, 112}, g_h[2] = {84, 56}; /* merged grids 3x2 (3 windows) and 2x4 (2 windows) */
-static uint8_t *g_px[2];
-
-typedef struct sample {
-  int32_t ids[96], targets[96];
-  float w[96];
-  int n;
-  hatch_train_image img[2];
-} sample;
-
-/* text, <vision_start> image 0 <vision_end>, text, <vision_start> image 1 <vision_end>, text. */
-static void build_sample(const hatch_qwen25vl_config *cfg, sample *s) {
-  s->n = 0;
-  for (int k = 0; k < 2; k++) {
-    for (int i = 0; i < 3; i++) s->ids[s->n++] = 5 + (k * 11 + i * 7) % 80;
-    s->ids[s->n++] = cfg->vision_start_token_id;
-    for (int i = 0; i < (g_h[k] / 28) * (g_w[k] / 28); i++) s->ids[s->n++] = cfg->image_token_id;
-    s->ids[s->n++] = cfg->vision_end_token_id;
-    s->img[k] = (hatch_train_image){g_px[k], g_w[k], g_h[k]};
-  }
-  for (int i = 0; i < 5; i++) s->ids[s->n++] = 20 + i * 9;
-  for (int t = 0; t < s->n; t++) {
-    bool in_image = s->ids[t] == cfg->image_token_id || (t + 1 < s->n && s->ids[t + 1] == cfg->image_token_id);
-    s->targets[t] = t + 1 < s->n && !in_image ? s->ids[t + 1] : -1;
-    s->w[t] = s->targets[t] >= 0 ? 0.5f + 0.1f * (float)(t % 7) : 0.0f;
-  }
-}
+static uint8_t *g_px[2]; /* the sample's images (train_test_build_sample) */
 
 static const hatch_train_limits g_lim = {.max_images = 2, .max_image_pixels = 112 * 84, .max_tokens = 96};
 
@@ -104,8 +78,8 @@ static void test_model_separate_memory(hatch_test_ctx *c) {
   HATCH_EXPECT(c, hatch_train_model_params(dev) != hatch_train_model_backend_params(dev) &&
                       hatch_train_model_params(ref) == hatch_train_model_backend_params(ref),
                "host mirrors: separate memory must have its own, shared memory none");
-  sample s;
-  build_sample(&cfg, &s);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
   int64_t V = cfg.text.vocab_size, dm = cfg.vision.out_hidden_size;
   /* forward with targets, backward from d_logp */
   float logp_ref[96], logp_dev[96];
@@ -188,8 +162,8 @@ static void test_push_pull(hatch_test_ctx *c) {
   /* the pushed params are the ones the backend computes with */
   memcpy(hatch_train_model_params(ref), want_p, bytes);
   HATCH_EXPECT_OK(c, hatch_train_model_push(ref)); /* no-op on shared memory */
-  sample s;
-  build_sample(&cfg, &s);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
   HATCH_EXPECT_OK(c, hatch_train_forward(ref, s.ids, s.n, s.img, 2, NULL, NULL));
   HATCH_EXPECT_OK(c, hatch_train_forward(dev, s.ids, s.n, s.img, 2, NULL, NULL));
   HATCH_EXPECT(c, same_floats(hatch_train_logits(ref, NULL, NULL), hatch_train_logits(dev, NULL, NULL), s.n * cfg.text.vocab_size),
@@ -520,7 +494,7 @@ static void test_cuda_unavailable(hatch_test_ctx *c) {
 int main(int argc, char **argv) {
   snprintf(g_dir, sizeof g_dir, "/tmp/hatch_train_backend_XXXXXX");
   if (!mkdtemp(g_dir)) return 1;
-  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(g_w[k], g_h[k], k);
+  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(TRAIN_TEST_SAMPLE_W[k], TRAIN_TEST_SAMPLE_H[k], k);
   if (train_backend_cpu_create(3, true, &g_b) != HATCH_OK) return 1;
   static const hatch_test_case cases[] = {
       {"model_separate_memory_bitwise", test_model_separate_memory, false},

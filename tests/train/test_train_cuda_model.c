@@ -96,34 +96,7 @@ static void expect_grads_close(hatch_test_ctx *c, hatch_train_model *ref, hatch_
 
 /* ---- the model --------------------------------------------------------------------------------- */
 
-static const int g_w[2] = {56, 112}, g_h[2] = {84, 56}; /* merged grids 3x2 and 2x4 */
-static uint8_t *g_px[2];
-
-typedef struct sample {
-  int32_t ids[96], targets[96];
-  float w[96];
-  int n;
-  hatch_train_image img[2];
-} sample;
-
-/* text, <vision_start> image 0 <vision_end>, text, <vision_start> image 1 <vision_end>, text */
-static void build_sample(const hatch_qwen25vl_config *cfg, sample *s) {
-  s->n = 0;
-  int v = (int)cfg->text.vocab_size;
-  for (int k = 0; k < 2; k++) {
-    for (int i = 0; i < 3; i++) s->ids[s->n++] = (5 + k * 11 + i * 7) % 80;
-    s->ids[s->n++] = cfg->vision_start_token_id;
-    for (int i = 0; i < (g_h[k] / 28) * (g_w[k] / 28); i++) s->ids[s->n++] = cfg->image_token_id;
-    s->ids[s->n++] = cfg->vision_end_token_id;
-    s->img[k] = (hatch_train_image){g_px[k], g_w[k], g_h[k]};
-  }
-  for (int i = 0; i < 5; i++) s->ids[s->n++] = (20 + i * 9) % v;
-  for (int t = 0; t < s->n; t++) {
-    bool in_image = s->ids[t] == cfg->image_token_id || (t + 1 < s->n && s->ids[t + 1] == cfg->image_token_id);
-    s->targets[t] = t + 1 < s->n && !in_image ? s->ids[t + 1] : -1;
-    s->w[t] = s->targets[t] >= 0 ? 0.5f + 0.1f * (float)(t % 7) : 0.0f;
-  }
-}
+static uint8_t *g_px[2]; /* the sample's images (train_test_build_sample) */
 
 static const hatch_train_limits g_lim = {.max_images = 2, .max_image_pixels = 112 * 84, .max_tokens = 96};
 
@@ -149,8 +122,8 @@ static void model_parity(hatch_test_ctx *c, const hatch_qwen25vl_config *cfg, bo
                hatch_train_model_backend_name(dev));
   printf("    %lld parameters in %d tensors, %s matmuls\n", (long long)hatch_train_model_n_params(ref),
          hatch_train_model_n_tensors(ref), bf16 ? "bf16" : "fp32");
-  sample s;
-  build_sample(cfg, &s);
+  train_test_sample s;
+  train_test_build_sample(cfg, g_px, &s);
   int64_t V = cfg->text.vocab_size, dm = cfg->vision.out_hidden_size;
   /* forward with targets, backward from d_logp */
   float logp_ref[96], logp_dev[96];
@@ -244,6 +217,14 @@ static void gpu_model_bf16(hatch_test_ctx *c) {
 
 /* ---- the trainer ------------------------------------------------------------------------------- */
 
+/* max |got - ref| within 2e-4 of max |ref| (n weights). */
+static void expect_weights_close(hatch_test_ctx *c, const float *got, const float *ref, int64_t n, const char *what) {
+  double wmax = 0, dmax = 0;
+  for (int64_t i = 0; i < n; i++) wmax = fmax(wmax, fabs(ref[i])), dmax = fmax(dmax, fabs((double)got[i] - ref[i]));
+  printf("    %s: max |dw| %.3g = %.3g of max |w| (tolerance 2e-4)\n", what, dmax, wmax > 0 ? dmax / wmax : dmax);
+  HATCH_EXPECT(c, wmax > 0 && dmax <= 2e-4 * wmax, "%s: weights differ by %g (max |w| %g)", what, dmax, wmax);
+}
+
 #define TRAIN_STAGES "caption:2,pasta:2,qa:2,actor:2,grpo:2"
 
 /* The tiny run (every stage, batch 2) stopped after the 8 deterministic steps (before GRPO's
@@ -306,12 +287,9 @@ static void gpu_training_fp32(hatch_test_ctx *c) {
   float *p = train_test_checkpoint_params(c, g_cpu_run, &n[0]), *q = train_test_checkpoint_params(c, dir, &n[1]);
   HATCH_EXPECT(c, p && q && n[0] == n[1] && n[0] > 0, "checkpoint params %lld / %lld", (long long)n[0], (long long)n[1]);
   if (p && q && n[0] == n[1]) {
-    double wmax = 0, dmax = 0;
-    for (int64_t i = 0; i < n[0]; i++) wmax = fmax(wmax, fabs(p[i])), dmax = fmax(dmax, fabs((double)p[i] - q[i]));
     /* As data-parallel ranks (tests/train/test_trainer_dp.c): sums in another order, carried through 8
      * AdamW steps, where a rounding-sized gradient can move a weight by a fraction of lr. */
-    printf("    weights after 8 steps: max |cuda - cpu| %.3g = %.3g of max |w| (tolerance 2e-4)\n", dmax, dmax / wmax);
-    HATCH_EXPECT(c, dmax <= 2e-4 * wmax, "weights differ by %g (max |w| %g)", dmax, wmax);
+    expect_weights_close(c, q, p, n[0], "weights after 8 steps, cuda vs cpu");
   }
   free(p), free(q);
   /* GRPO on the device from the checkpoint: rollouts, rewards, the KL reference model */
@@ -360,10 +338,7 @@ static void ranks_nccl(hatch_test_ctx *c) {
     p[k] = train_test_checkpoint_params(c, dirs[k], &n[k]);
   }
   if (p[0] && p[1] && n[0] == n[1] && n[0] > 0) {
-    double wmax = 0, dmax = 0;
-    for (int64_t i = 0; i < n[0]; i++) wmax = fmax(wmax, fabs(p[0][i])), dmax = fmax(dmax, fabs((double)p[0][i] - p[1][i]));
-    printf("    2 NCCL ranks vs 1: max |dw| %.3g of max |w| (tolerance 2e-4)\n", dmax / wmax);
-    HATCH_EXPECT(c, dmax <= 2e-4 * wmax, "2 ranks differ from 1 by %g (max |w| %g)", dmax, wmax);
+    expect_weights_close(c, p[1], p[0], n[0], "weights, 2 NCCL ranks vs 1");
     double a[17], b[17], worst = 0;
     HATCH_EXPECT(c, read_metric(dirs[0], "loss", a) == 8 && read_metric(dirs[1], "loss", b) == 8, "8 steps logged");
     for (int s = 1; s <= 8; s++) {
@@ -424,7 +399,7 @@ int main(int argc, char **argv) {
   }
   snprintf(g_dir, sizeof g_dir, "/tmp/hatch_cuda_model_XXXXXX");
   if (!mkdtemp(g_dir)) return perror("mkdtemp"), 1;
-  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(g_w[k], g_h[k], k);
+  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(TRAIN_TEST_SAMPLE_W[k], TRAIN_TEST_SAMPLE_H[k], k);
   static const hatch_test_case cases[] = {
       {"gpu_model_fp32", gpu_model_fp32, false},   {"gpu_model_small", gpu_model_small, false},
       {"gpu_model_bf16", gpu_model_bf16, false},   {"gpu_training_fp32", gpu_training_fp32, false},

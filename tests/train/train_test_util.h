@@ -44,6 +44,36 @@ static inline uint8_t *train_test_image(int w, int h, int seed) {
   return p;
 }
 
+/* The model tests' sample: text, <vision_start> image 0 <vision_end>, text, <vision_start> image 1
+ * <vision_end>, text; targets on the text tokens with varied weights. Images: px[k] of
+ * TRAIN_TEST_SAMPLE_W[k] x TRAIN_TEST_SAMPLE_H[k] (merged grids 3x2, 3 windows, and 2x4, 2 windows). */
+static const int TRAIN_TEST_SAMPLE_W[2] = {56, 112}, TRAIN_TEST_SAMPLE_H[2] = {84, 56};
+
+typedef struct train_test_sample {
+  int32_t ids[96], targets[96];
+  float w[96];
+  int n;
+  hatch_train_image img[2];
+} train_test_sample;
+
+static inline void train_test_build_sample(const hatch_qwen25vl_config *cfg, uint8_t *const px[2], train_test_sample *s) {
+  const int *w = TRAIN_TEST_SAMPLE_W, *h = TRAIN_TEST_SAMPLE_H;
+  s->n = 0;
+  for (int k = 0; k < 2; k++) {
+    for (int i = 0; i < 3; i++) s->ids[s->n++] = 5 + (k * 11 + i * 7) % 80;
+    s->ids[s->n++] = cfg->vision_start_token_id;
+    for (int i = 0; i < (h[k] / 28) * (w[k] / 28); i++) s->ids[s->n++] = cfg->image_token_id;
+    s->ids[s->n++] = cfg->vision_end_token_id;
+    s->img[k] = (hatch_train_image){px[k], w[k], h[k]};
+  }
+  for (int i = 0; i < 5; i++) s->ids[s->n++] = 20 + i * 9;
+  for (int t = 0; t < s->n; t++) {
+    bool in_image = s->ids[t] == cfg->image_token_id || (t + 1 < s->n && s->ids[t + 1] == cfg->image_token_id);
+    s->targets[t] = t + 1 < s->n && !in_image ? s->ids[t + 1] : -1;
+    s->w[t] = s->targets[t] >= 0 ? 0.5f + 0.1f * (float)(t % 7) : 0.0f;
+  }
+}
+
 /* The tiny run: every stage, 2 steps each, batch 2, 112x112 views. */
 static inline void train_test_tiny_options(hatch_trainer_options *o, const char *out) {
   hatch_trainer_options_default(o);
