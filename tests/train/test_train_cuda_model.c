@@ -227,21 +227,26 @@ static void expect_weights_close(hatch_test_ctx *c, const float *got, const floa
 
 #define TRAIN_STAGES "caption:2,pasta:2,qa:2,actor:2,grpo:2"
 
-/* The tiny run (every stage, batch 2) stopped after the 8 deterministic steps (before GRPO's
- * sampling, where a rounding-sized difference may pick another token and the runs part ways). */
+/* The tiny run (every stage, batch 2, KL on) in dir on device (NULL: the CPU). */
+static void tiny_run_options(hatch_test_ctx *c, hatch_trainer_options *o, const char *dir, const hatch_train_device *device) {
+  train_test_tiny_options(o, dir);
+  o->threads = 2;
+  o->grpo.kl_beta = 0.05f;
+  if (device) o->device = *device;
+  char why[256];
+  HATCH_EXPECT(c, hatch_trainer_parse_stages(TRAIN_STAGES, o, why) == HATCH_OK, "%s", why);
+}
+
+/* The tiny run stopped after the 8 deterministic steps (before GRPO's sampling, where a
+ * rounding-sized difference may pick another token and the runs part ways). */
 static hatch_status train_first_8(hatch_test_ctx *c, const char *dir, const hatch_train_device *device, hatch_trainer_report *rep) {
   hatch_trainer_options o;
-  train_test_tiny_options(&o, dir);
-  o.threads = 2;
-  o.grpo.kl_beta = 0.05f;
-  if (device) o.device = *device;
-  char why[256];
-  HATCH_EXPECT(c, hatch_trainer_parse_stages(TRAIN_STAGES, &o, why) == HATCH_OK, "%s", why);
+  tiny_run_options(c, &o, dir, device);
   o.stop_after = 8;
   return hatch_trainer_run(&o, rep);
 }
 
-/* Losses of steps 1..8 within loss_tol relative; returns the worst. */
+/* Losses of steps 1..8 within loss_tol relative. */
 static void expect_losses_close(hatch_test_ctx *c, const char *ref_dir, const char *dir, double loss_tol, const char *what) {
   double a[17], b[17], worst = 0;
   HATCH_EXPECT(c, read_metric(ref_dir, "loss", a) == 8 && read_metric(dir, "loss", b) == 8, "%s: 8 steps logged", what);
@@ -267,14 +272,21 @@ static bool cpu_run_ready(hatch_test_ctx *c) {
   return state == 1;
 }
 
-static void gpu_training_fp32(hatch_test_ctx *c) {
-  if (!cpu_run_ready(c)) return;
-  char dir[300];
-  snprintf(dir, sizeof dir, "%s/cuda_fp32", g_dir);
-  hatch_train_device d = cuda_device(false);
+/* The first 8 steps on CUDA in g_dir/name, their losses against the CPU run's; false when either run failed. */
+static bool train_on_cuda(hatch_test_ctx *c, const char *name, bool bf16, double loss_tol, char dir[300]) {
+  if (!cpu_run_ready(c)) return false;
+  snprintf(dir, 300, "%s/%s", g_dir, name);
+  hatch_train_device d = cuda_device(bf16);
   hatch_trainer_report rep = {""};
-  HATCH_EXPECT(c, train_first_8(c, dir, &d, &rep) == HATCH_OK, "CUDA run: %s", rep.message);
-  expect_losses_close(c, g_cpu_run, dir, 1e-4, "fp32");
+  hatch_status st = train_first_8(c, dir, &d, &rep);
+  HATCH_EXPECT(c, st == HATCH_OK, "CUDA %s run: %s", name, rep.message);
+  if (st == HATCH_OK) expect_losses_close(c, g_cpu_run, dir, loss_tol, name);
+  return st == HATCH_OK;
+}
+
+static void gpu_training_fp32(hatch_test_ctx *c) {
+  char dir[300];
+  if (!train_on_cuda(c, "fp32", false, 1e-4, dir)) return;
   static const char *exact[] = {"pairs", "target_tokens", "tokens"};
   for (size_t m = 0; m < sizeof exact / sizeof exact[0]; m++) {
     double a[17], b[17];
@@ -286,21 +298,16 @@ static void gpu_training_fp32(hatch_test_ctx *c) {
   int64_t n[2] = {0};
   float *p = train_test_checkpoint_params(c, g_cpu_run, &n[0]), *q = train_test_checkpoint_params(c, dir, &n[1]);
   HATCH_EXPECT(c, p && q && n[0] == n[1] && n[0] > 0, "checkpoint params %lld / %lld", (long long)n[0], (long long)n[1]);
-  if (p && q && n[0] == n[1]) {
-    /* As data-parallel ranks (tests/train/test_trainer_dp.c): sums in another order, carried through 8
-     * AdamW steps, where a rounding-sized gradient can move a weight by a fraction of lr. */
-    expect_weights_close(c, q, p, n[0], "weights after 8 steps, cuda vs cpu");
-  }
+  /* As data-parallel ranks (tests/train/test_trainer_dp.c): sums in another order, carried through 8
+   * AdamW steps, where a rounding-sized gradient can move a weight by a fraction of lr. */
+  if (p && q && n[0] == n[1]) expect_weights_close(c, q, p, n[0], "weights after 8 steps, cuda vs cpu");
   free(p), free(q);
   /* GRPO on the device from the checkpoint: rollouts, rewards, the KL reference model */
   hatch_trainer_options o;
-  train_test_tiny_options(&o, dir);
-  o.threads = 2;
-  o.grpo.kl_beta = 0.05f;
-  o.device = d;
+  hatch_train_device d = cuda_device(false);
+  tiny_run_options(c, &o, dir, &d);
   o.resume = true;
-  char why[256];
-  HATCH_EXPECT(c, hatch_trainer_parse_stages(TRAIN_STAGES, &o, why) == HATCH_OK, "%s", why);
+  hatch_trainer_report rep = {""};
   HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "CUDA GRPO after resume: %s", rep.message);
   double loss[17], kept[17];
   HATCH_EXPECT(c, read_metric(dir, "loss", loss) == 10, "10 steps logged after the resume");
@@ -310,13 +317,8 @@ static void gpu_training_fp32(hatch_test_ctx *c) {
 }
 
 static void gpu_training_bf16(hatch_test_ctx *c) {
-  if (!cpu_run_ready(c)) return;
   char dir[300];
-  snprintf(dir, sizeof dir, "%s/cuda_bf16", g_dir);
-  hatch_train_device d = cuda_device(true);
-  hatch_trainer_report rep = {""};
-  HATCH_EXPECT(c, train_first_8(c, dir, &d, &rep) == HATCH_OK, "CUDA bf16 run: %s", rep.message);
-  expect_losses_close(c, g_cpu_run, dir, 2e-2, "bf16");
+  train_on_cuda(c, "bf16", true, 2e-2, dir);
 }
 
 /* ---- NCCL ranks -------------------------------------------------------------------------------- */

@@ -23,36 +23,6 @@
 
 static char g_dir[128];
 
-typedef struct sample {
-  int32_t ids[128], targets[128];
-  float w[128];
-  int n;
-  hatch_train_image img[2];
-  int n_images;
-} sample;
-
-/* text, <vision_start> image 0 <vision_end>, text, <vision_start> image 1 <vision_end>, text. */
-static void build_sample(const hatch_qwen25vl_config *cfg, uint8_t *const *px, const int *w, const int *h, sample *s) {
-  s->n = 0;
-  s->n_images = 2;
-  for (int k = 0; k < 2; k++) {
-    for (int i = 0; i < 3; i++) s->ids[s->n++] = 5 + (k * 11 + i * 7) % 80;
-    s->ids[s->n++] = cfg->vision_start_token_id;
-    for (int i = 0; i < (h[k] / 28) * (w[k] / 28); i++) s->ids[s->n++] = cfg->image_token_id;
-    s->ids[s->n++] = cfg->vision_end_token_id;
-    s->img[k] = (hatch_train_image){px[k], w[k], h[k]};
-  }
-  for (int i = 0; i < 5; i++) s->ids[s->n++] = 20 + i * 9;
-  for (int t = 0; t < s->n; t++) {
-    /* predict the next token except inside images; per-token weights like GRPO's */
-    bool in_image = s->ids[t] == cfg->image_token_id || (t + 1 < s->n && s->ids[t + 1] == cfg->image_token_id);
-    s->targets[t] = t + 1 < s->n && !in_image ? s->ids[t + 1] : -1;
-    s->w[t] = s->targets[t] >= 0 ? 0.5f + 0.1f * (float)(t % 7) : 0.0f;
-  }
-}
-
-static const int g_w[2] = {56, 112}, g_h[2] = {84, 56}; /* merged grids 3x2 (3 windows) and 2x4 (2 windows) */
-
 static hatch_train_model *make_model(hatch_test_ctx *c, const hatch_qwen25vl_config *cfg, int threads) {
   hatch_train_limits lim = {.max_images = 2, .max_image_pixels = 112 * 84, .max_tokens = 96};
   hatch_train_model *m = NULL;
@@ -74,9 +44,9 @@ static hatch_train_model *make_model(hatch_test_ctx *c, const hatch_qwen25vl_con
   return m;
 }
 
-static double weighted_logp(hatch_train_model *m, const sample *s, hatch_status *st) {
+static double weighted_logp(hatch_train_model *m, const train_test_sample *s, hatch_status *st) {
   float logp[128];
-  *st = hatch_train_forward(m, s->ids, s->n, s->img, s->n_images, s->targets, logp);
+  *st = hatch_train_forward(m, s->ids, s->n, s->img, 2, s->targets, logp);
   double sum = 0;
   for (int t = 0; t < s->n; t++) sum += (double)s->w[t] * logp[t];
   return sum;
@@ -88,8 +58,8 @@ static void test_gradients(hatch_test_ctx *c) {
   hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 0);
   if (!m) return;
-  sample s;
-  build_sample(&cfg, g_px, g_w, g_h, &s);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
   hatch_status st;
   hatch_train_model_zero_grads(m);
   weighted_logp(m, &s, &st);
@@ -133,8 +103,8 @@ static void test_threads_deterministic(hatch_test_ctx *c) {
   hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m1 = make_model(c, &cfg, 1), *m3 = make_model(c, &cfg, 3);
   if (!m1 || !m3) goto done;
-  sample s;
-  build_sample(&cfg, g_px, g_w, g_h, &s);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
   float l1 = 0, l3 = 0;
   hatch_train_model_zero_grads(m1);
   hatch_train_model_zero_grads(m3);
@@ -159,8 +129,8 @@ static void test_runtime_parity(hatch_test_ctx *c) {
   hatch_train_report rep = {{0}};
   hatch_status st = hatch_train_model_save_gguf(m, path, &opt, &rep);
   HATCH_EXPECT(c, st == HATCH_OK, "save: %s", rep.message);
-  sample s;
-  build_sample(&cfg, g_px, g_w, g_h, &s);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
   HATCH_EXPECT_OK(c, hatch_train_forward(m, s.ids, s.n, s.img, 2, NULL, NULL));
   int n = 0;
   int64_t vocab = 0;
@@ -175,8 +145,8 @@ static void test_runtime_parity(hatch_test_ctx *c) {
   int gh[2], gw[2];
   int32_t pos[3 * 128];
   for (int k = 0; k < 2 && st == HATCH_OK; k++) {
-    gh[k] = g_h[k] / 28, gw[k] = g_w[k] / 28;
-    st = hatch_model_encode_image(rm, g_px[k], g_w[k], g_h[k], &emb[k]);
+    gh[k] = TRAIN_TEST_SAMPLE_H[k] / 28, gw[k] = TRAIN_TEST_SAMPLE_W[k] / 28;
+    st = hatch_model_encode_image(rm, g_px[k], TRAIN_TEST_SAMPLE_W[k], TRAIN_TEST_SAMPLE_H[k], &emb[k]);
     HATCH_EXPECT_OK(c, st);
     int64_t row0 = 0, rows = 0;
     HATCH_EXPECT_OK(c, hatch_train_vision_image_rows(m, k, &row0, &rows));
@@ -267,8 +237,8 @@ static void test_bad_input(hatch_test_ctx *c) {
   hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 1);
   if (!m) return;
-  sample s;
-  build_sample(&cfg, g_px, g_w, g_h, &s);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
   HATCH_EXPECT(c, hatch_train_forward(m, s.ids, s.n, s.img, 1, NULL, NULL) == HATCH_ERR_SHAPE, "one image for two runs");
   hatch_train_image odd = {g_px[0], 50, 84};
   HATCH_EXPECT(c, hatch_train_forward(m, s.ids, s.n, &odd, 1, NULL, NULL) == HATCH_ERR_SHAPE, "width not a multiple of 28");
@@ -307,8 +277,8 @@ static void test_throughput(hatch_test_ctx *c) {
   hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 0);
   if (!m) return;
-  sample s;
-  build_sample(&cfg, g_px, g_w, g_h, &s);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
   float loss = 0;
   int reps = 20;
   uint64_t flops = 0;
@@ -328,7 +298,7 @@ static void test_throughput(hatch_test_ctx *c) {
 int main(int argc, char **argv) {
   snprintf(g_dir, sizeof g_dir, "/tmp/hatch_train_model_XXXXXX");
   if (!mkdtemp(g_dir)) return 1;
-  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(g_w[k], g_h[k], k);
+  for (int k = 0; k < 2; k++) g_px[k] = train_test_image(TRAIN_TEST_SAMPLE_W[k], TRAIN_TEST_SAMPLE_H[k], k);
   static const hatch_test_case cases[] = {
       {"gradients_vs_finite_differences", test_gradients, false},
       {"threads_deterministic", test_threads_deterministic, false},
