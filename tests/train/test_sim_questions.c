@@ -166,6 +166,17 @@ static void test_among_answers(hatch_test_ctx *c) {
       HATCH_EXPECT(c, holds == (k == q->answer), "'%s': option %s %s", q->text, q->options[k],
                    k == q->answer ? "is the answer but does not hold" : "holds but is not the answer");
     }
+    /* The teacher action ends at a view that looks across the chair toward the asked side (left of it
+     * from view i: the view at i's right), with the answer beyond the chair. */
+    int o = object_by_option(&w, q->options[q->answer]);
+    HATCH_EXPECT(c, o > 0 && q->from == img && q->to != img, "'%s': views %d -> %d", q->text, q->from, q->to);
+    if (o <= 0 || q->to == img) continue;
+    double ft[2], rt[2];
+    floor_axes(w.views[q->to].yaw_deg, ft, rt);
+    double beyond = w.objects[o].centre[0] * ft[0] + w.objects[o].centre[2] * ft[1];
+    double toward = rel == 0 ? 0 : (rel == 1 ? -1 : 1) * (ft[0] * r[0] + ft[1] * r[1]);
+    HATCH_EXPECT(c, beyond > 0.5 && (rel == 0 || toward > 0.99), "'%s': reached view %d looks %s (%.2f), answer %.2f m beyond",
+                 q->text, q->to, rel == 0 ? "at it" : "toward the asked side", toward, beyond);
   }
   HATCH_EXPECT(c, among == 12, "4 views x (behind, left, right) = 12 among questions, got %d", among);
 }

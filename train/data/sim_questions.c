@@ -155,6 +155,33 @@ static void rotation_candidates(const hatch_sim_world *w, const hatch_sim_visibi
  * diagonals, so "behind" and "left" overlap: each question's options hold one object of the asked
  * region against objects clearly outside it (behind: |a| < 80 against |a| > 100; left: -170..-10
  * against 10..170), which keeps the answer unique. */
+/* The view the teacher action of an among question ends at: the one that looks across the central
+ * object toward the asked side (behind: away from view i; left / right: view i's left / right) and
+ * toward the answer, so that after the action the answer stands behind the central object, as after a
+ * rotation action the answer fills the reached view. Left of the centre from view i is what the view at
+ * i's right looks at across it; behind picks the side view that has the answer beyond the centre.
+ * Scores in view i's frame: cos(look_v, asked) + cos(look_v, centre -> answer). */
+static int among_teacher_view(const hatch_sim_world *w, int i, int answer, int relation) {
+  double pc[3], pa[3];
+  hatch_sim_world_to_camera(&w->views[i], w->objects[w->central_object].centre, pc);
+  hatch_sim_world_to_camera(&w->views[i], w->objects[answer].centre, pa);
+  const double asked[3][2] = {{0, 1}, {-1, 0}, {1, 0}}; /* (x, z): behind, left, right */
+  double ax = pa[0] - pc[0], az = pa[2] - pc[2], an = hypot(ax, az);
+  int to = (i + 1) % w->n_views;
+  double best = -1e9;
+  for (int v = 0; v < w->n_views; v++) {
+    if (v == i) continue;
+    double pv[3];
+    hatch_sim_world_to_camera(&w->views[i], w->views[v].position, pv);
+    double lx = pc[0] - pv[0], lz = pc[2] - pv[2], ln = hypot(lx, lz);
+    if (ln < 1e-9) continue;
+    double score = (lx * asked[relation][0] + lz * asked[relation][1]) / ln;
+    if (an > 1e-9) score += (lx * ax + lz * az) / (ln * an);
+    if (score > best) best = score, to = v;
+  }
+  return to;
+}
+
 static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
                              sim_candidates *cs) {
   int cen = w->central_object;
@@ -181,11 +208,7 @@ static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibilit
       }
       if (n_ans == 0 || n_other < 2) continue;
       int a = ans[rng_below(rng, n_ans)];
-      int to = -1, best = 0;
-      for (int v = 0; v < w->n_views; v++)
-        if (v != i && vis->pixels[v][a] > best) best = vis->pixels[v][a], to = v;
-      if (to < 0) to = (i + 1) % w->n_views;
-      sim_candidate *c = cand_add(cs, rel[r].kind, a, i, to);
+      sim_candidate *c = cand_add(cs, rel[r].kind, a, i, among_teacher_view(w, i, a, r));
       if (!c) return;
       snprintf(c->stem, sizeof c->stem, rel[r].fmt, i + 1, w->objects[cen].name);
       for (int k = 0; k < n_other; k++) pool_add(c, other[k], true);

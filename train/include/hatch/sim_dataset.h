@@ -29,8 +29,11 @@
  * hatch_sim_render_ids, or by projection for hand-built worlds) are asked about.
  *
  * Teacher action (hatch_train_sample.action): from the view the question starts from to the view it
- * needs: rotation: image I -> the view the turn leads to; among: image I -> the other view where the
- * answer object fills the most pixels; around_side: image I -> image J; closest (one view J): the next
+ * needs: rotation: image I -> the view the turn leads to; among: image I -> the other view that looks
+ * across the central object toward the asked side and the answer, so the answer stands beyond the
+ * central object there (left of it from I: the view at I's right; right: the view at I's left; behind:
+ * the side view with the answer beyond the centre; until 2026-11-22 the view where the answer filled
+ * the most pixels); around_side: image I -> image J; closest (one view J): the next
  * view (J + 1) mod n_views -> J, so that like every other action it ends at the view that holds the
  * answer (until 2026-11-21 it went J -> J + 1, away from it). The sample's pose is
  * hatch_sim_relative_pose(view from, view to).
