@@ -1,8 +1,10 @@
 /* fake:// URIs: the fake V4L2 device as a camera, with faults chosen in the URI:
- *   fake://NAME?width=640&height=480&fps=30&format=mjpeg|yuyv|nv12|rgb24&seed=N&pattern=bars|scene
+ *   fake://NAME?width=640&height=480&fps=30&format=mjpeg|yuyv|nv12|rgb24&seed=N&pattern=bars|scene&phase_ms=P
  *             &faults=corrupt:10,truncate:9,error:5,drop:7,eio:11,eintr:13,slow:20:80,
  *                     seqwrap,tswrap,tsunknown,enospc:2,enomem:1
- * ("every Nth frame / call" as in hatch_fake_faults; enospc/enomem: the next N calls fail). */
+ * ("every Nth frame / call" as in hatch_fake_faults; enospc/enomem: the next N calls fail).
+ * phase_ms (0..999): frames due at k / fps + P ms on CLOCK_MONOTONIC instead of from STREAMON, so
+ * cameras of one rate stay a chosen offset apart, as free-running cameras do. */
 #include <linux/videodev2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,14 +72,15 @@ bad:
 hatch_status hatch_fake_uri_config(const hatch_uri *uri, const hatch_rig_options *opt, hatch_fake_camera_config *cfg,
                                    hatch_v4l2_source_config *src, hatch_fake_faults *faults, bool *has_faults,
                                    hatch_error *err) {
-  static const char *const keys[] = {"width", "height", "fps", "format", "faults", "seed", "buffers", "pattern", NULL};
+  static const char *const keys[] = {"width", "height", "fps", "format", "faults", "seed", "buffers", "pattern", "phase_ms", NULL};
   hatch_status st = hatch_uri_check_keys(uri, keys, err);
-  long w = opt->width, h = opt->height, fps = opt->fps, seed = 1, buffers = opt->buffers;
+  long w = opt->width, h = opt->height, fps = opt->fps, seed = 1, buffers = opt->buffers, phase_ms = -1;
   if (st == HATCH_OK) st = hatch_uri_param_int(uri, "width", 2, 8192, &w, err);
   if (st == HATCH_OK) st = hatch_uri_param_int(uri, "height", 2, 8192, &h, err);
   if (st == HATCH_OK) st = hatch_uri_param_int(uri, "fps", 1, 1000, &fps, err);
   if (st == HATCH_OK) st = hatch_uri_param_int(uri, "seed", 0, 0x7fffffff, &seed, err);
   if (st == HATCH_OK) st = hatch_uri_param_int(uri, "buffers", 2, 32, &buffers, err);
+  if (st == HATCH_OK) st = hatch_uri_param_int(uri, "phase_ms", 0, 999, &phase_ms, err);
   if (st != HATCH_OK) return st;
   if (w % 2 || h % 2) {
     snprintf(err->message, sizeof err->message, "camera URI fake://%.100s: width and height must be even", uri->path);
@@ -101,6 +104,8 @@ hatch_status hatch_fake_uri_config(const hatch_uri *uri, const hatch_rig_options
   cfg->rates[0] = (int)fps;
   cfg->n_rates = 1;
   cfg->seed = (uint32_t)seed;
+  cfg->phase_locked = phase_ms >= 0;
+  cfg->phase_ns = phase_ms >= 0 ? phase_ms * 1000000ll : 0;
   const char *pattern = hatch_uri_param(uri, "pattern");
   if (pattern && strcmp(pattern, "bars") && strcmp(pattern, "scene")) {
     snprintf(err->message, sizeof err->message, "camera URI fake://%.100s: pattern=%.30s (bars or scene)", uri->path, pattern);

@@ -46,7 +46,7 @@ struct hatch_rig {
 };
 
 void hatch_rig_options_default(hatch_rig_options *opt) {
-  *opt = (hatch_rig_options){.tolerance_ns = 15000000, .max_wait_ns = 150000000, .stall_ns = 1000000000,
+  *opt = (hatch_rig_options){.tolerance_ns = HATCH_RIG_TOLERANCE_AUTO, .max_wait_ns = 150000000, .stall_ns = 1000000000,
                              .queue_sets = 2, .buffers = 4, .width = 640, .height = 480, .fps = 30,
                              .reopen_min_ns = 100000000, .reopen_max_ns = 2000000000};
 }
@@ -263,6 +263,19 @@ static void build_groups(hatch_rig *rig) {
   }
 }
 
+/* The frame rate a camera is expected to run at before its timestamps say: the negotiated one when
+ * the source knows it already (file, sim), else the URI's fps, else the options'. */
+static int expected_fps(hatch_rig *rig, int c, const hatch_uri *uri) {
+  hatch_source *src = rig->sources[c];
+  pthread_mutex_lock(&src->stats_lock);
+  int fps = src->stats.fps;
+  pthread_mutex_unlock(&src->stats_lock);
+  long want = rig->opt.fps;
+  hatch_error ignored;
+  if (fps <= 0 && hatch_uri_param_int(uri, "fps", 1, 1000, &want, &ignored) == HATCH_OK) fps = (int)want;
+  return fps > 0 ? fps : rig->opt.fps;
+}
+
 hatch_status hatch_rig_open(const char *const *uris, int n, const hatch_rig_options *opt, hatch_rig **out,
                             hatch_error *err) {
   hatch_error scratch;
@@ -278,8 +291,9 @@ hatch_status hatch_rig_open(const char *const *uris, int n, const hatch_rig_opti
   else hatch_rig_options_default(&rig->opt);
   hatch_rig_options *o = &rig->opt;
   hatch_status st = HATCH_OK;
+  int fps_seen[HATCH_RIG_MAX_CAMERAS] = {0};
   if (o->buffers < 2 || o->buffers > 32 || o->queue_sets < 1 || o->queue_sets > HATCH_RIG_MAX_QUEUE ||
-      o->tolerance_ns < 0 || o->max_wait_ns < 0 || o->stall_ns <= 0 || o->reopen_min_ns <= 0 ||
+      (o->tolerance_ns < 0 && o->tolerance_ns != HATCH_RIG_TOLERANCE_AUTO) || o->max_wait_ns < 0 || o->stall_ns <= 0 || o->reopen_min_ns <= 0 ||
       o->reopen_max_ns < o->reopen_min_ns || o->width <= 0 || o->height <= 0 || o->fps <= 0) {
     snprintf(err->message, sizeof err->message, "rig options out of range (buffers 2..32, queue_sets 1..%d, "
              "times positive, reopen_max >= reopen_min)", HATCH_RIG_MAX_QUEUE);
@@ -292,9 +306,6 @@ hatch_status hatch_rig_open(const char *const *uris, int n, const hatch_rig_opti
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&rig->cond, &ca);
   pthread_condattr_destroy(&ca);
-  /* Sync depth: leave the driver at least two buffers per camera. */
-  int depth = o->buffers - 2 < 1 ? 1 : (o->buffers - 2 > HATCH_SYNC_MAX_DEPTH ? HATCH_SYNC_MAX_DEPTH : o->buffers - 2);
-  if ((st = hatch_sync_create(n, depth, o->tolerance_ns, o->max_wait_ns, &rig->sync)) != HATCH_OK) goto fail;
   for (int c = 0; c < n; c++) {
     hatch_uri uri;
     if ((st = hatch_uri_parse(uris[c], &uri, err)) != HATCH_OK) goto fail;
@@ -309,9 +320,18 @@ hatch_status hatch_rig_open(const char *const *uris, int n, const hatch_rig_opti
     }
     if (st != HATCH_OK) goto fail;
     rig->n = c + 1;
+    fps_seen[c] = expected_fps(rig, c, &uri);
     rig->sources[c]->emit = on_frame;
     rig->sources[c]->emit_ctx = rig;
   }
+  /* The sync, once every source exists (no capture thread runs yet). Its depth leaves the driver at
+   * least two buffers per camera; an AUTO tolerance starts from the expected rates. */
+  int depth = o->buffers - 2 < 1 ? 1 : (o->buffers - 2 > HATCH_SYNC_MAX_DEPTH ? HATCH_SYNC_MAX_DEPTH : o->buffers - 2);
+  bool auto_tol = o->tolerance_ns == HATCH_RIG_TOLERANCE_AUTO;
+  if ((st = hatch_sync_create(n, depth, auto_tol ? HATCH_SYNC_TOLERANCE_AUTO : o->tolerance_ns, o->max_wait_ns,
+                              &rig->sync)) != HATCH_OK)
+    goto fail;
+  for (int c = 0; c < n && auto_tol; c++) hatch_sync_seed_period(rig->sync, c, 1000000000ll / fps_seen[c]);
   int64_t now = hatch_monotonic_ns();
   for (int c = 0; c < n; c++) rig->last_frame_ns[c] = now, rig->sources[c]->epoch_ns = now;
   build_groups(rig);
@@ -347,6 +367,14 @@ void hatch_rig_close(hatch_rig *rig) {
 }
 
 int hatch_rig_camera_count(const hatch_rig *rig) { return rig ? rig->n : 0; }
+
+int64_t hatch_rig_tolerance_ns(hatch_rig *rig) {
+  if (!rig) return -1;
+  pthread_mutex_lock(&rig->lock);
+  int64_t t = hatch_sync_tolerance_ns(rig->sync);
+  pthread_mutex_unlock(&rig->lock);
+  return t;
+}
 
 hatch_status hatch_rig_camera_stats(hatch_rig *rig, int camera, hatch_camera_stats *out) {
   if (!rig || !out || camera < 0 || camera >= rig->n) return HATCH_ERR_INVALID_ARGUMENT;

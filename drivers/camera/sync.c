@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#define SYNC_PERIOD_GAPS 9
+
 typedef struct queued_frame {
   const hatch_frame *frame; /* one reference */
   int64_t arrived_ns;
@@ -14,11 +16,16 @@ typedef struct camera_queue {
   int count;
   bool live;
   uint64_t unmatched, in_sets;
+  int64_t last_ts_ns;   /* the last timestamp pushed (period estimate); 0 before the first */
+  int64_t gaps[SYNC_PERIOD_GAPS]; /* the latest gaps between successive timestamps, a ring */
+  int n_gaps, gap_next;
+  int64_t seed_period_ns, period_ns; /* AUTO tolerance: expected and measured frame period; 0 = unknown */
 } camera_queue;
 
 struct hatch_sync {
   int n_cameras, depth;
-  int64_t tolerance_ns, max_wait_ns;
+  bool auto_tolerance;
+  int64_t tolerance_ns, max_wait_ns; /* tolerance: fixed, or recomputed from the periods (AUTO) */
   bool have_last;
   int64_t last_pivot_ns;
   uint64_t next_index;
@@ -28,13 +35,14 @@ struct hatch_sync {
 hatch_status hatch_sync_create(int n_cameras, int depth, int64_t tolerance_ns, int64_t max_wait_ns,
                                hatch_sync **out) {
   if (!out || n_cameras < 1 || n_cameras > HATCH_RIG_MAX_CAMERAS || depth < 1 || depth > HATCH_SYNC_MAX_DEPTH ||
-      tolerance_ns < 0 || max_wait_ns < 0)
+      (tolerance_ns < 0 && tolerance_ns != HATCH_SYNC_TOLERANCE_AUTO) || max_wait_ns < 0)
     return HATCH_ERR_INVALID_ARGUMENT;
   hatch_sync *s = calloc(1, sizeof *s);
   if (!s) return HATCH_ERR_OUT_OF_MEMORY;
   s->n_cameras = n_cameras;
   s->depth = depth;
-  s->tolerance_ns = tolerance_ns;
+  s->auto_tolerance = tolerance_ns == HATCH_SYNC_TOLERANCE_AUTO;
+  s->tolerance_ns = s->auto_tolerance ? HATCH_SYNC_AUTO_MARGIN_NS : tolerance_ns;
   s->max_wait_ns = max_wait_ns;
   for (int c = 0; c < n_cameras; c++) s->cams[c].live = true;
   *out = s;
@@ -56,8 +64,48 @@ void hatch_sync_destroy(hatch_sync *sync) {
   free(sync);
 }
 
+/* AUTO: half the longest known period plus the jitter margin. */
+static void update_tolerance(hatch_sync *s) {
+  int64_t longest = 0;
+  for (int c = 0; c < s->n_cameras; c++) {
+    const camera_queue *q = &s->cams[c];
+    int64_t p = q->period_ns > q->seed_period_ns ? q->period_ns : q->seed_period_ns;
+    if (p > longest) longest = p;
+  }
+  s->tolerance_ns = longest / 2 + HATCH_SYNC_AUTO_MARGIN_NS;
+}
+
+void hatch_sync_seed_period(hatch_sync *s, int camera, int64_t period_ns) {
+  if (camera < 0 || camera >= s->n_cameras || period_ns <= 0) return;
+  s->cams[camera].seed_period_ns = period_ns;
+  if (s->auto_tolerance) update_tolerance(s);
+}
+
+/* The measured period: the median of the latest 9 gaps between successive timestamps, so that a
+ * dropped frame or a burst (timestamps taken at dequeue) does not move it while a slower real rate
+ * than the seeded one is followed within 5 frames. It can only widen the tolerance: the tolerance
+ * uses the longer of the seeded and the measured period. */
+static void measure_period(hatch_sync *s, camera_queue *q, int64_t ts_ns) {
+  int64_t gap = ts_ns - q->last_ts_ns;
+  bool have = q->last_ts_ns != 0;
+  q->last_ts_ns = ts_ns;
+  if (!have || gap <= 0 || gap > 1000000000) return; /* reordered, or a pause / reconnect */
+  q->gaps[q->gap_next] = gap;
+  q->gap_next = (q->gap_next + 1) % SYNC_PERIOD_GAPS;
+  if (q->n_gaps < SYNC_PERIOD_GAPS) q->n_gaps++;
+  int64_t sorted[SYNC_PERIOD_GAPS];
+  for (int i = 0; i < q->n_gaps; i++) { /* insertion sort of at most 9 */
+    int at = i;
+    while (at > 0 && sorted[at - 1] > q->gaps[i]) sorted[at] = sorted[at - 1], at--;
+    sorted[at] = q->gaps[i];
+  }
+  q->period_ns = sorted[q->n_gaps / 2];
+  update_tolerance(s);
+}
+
 void hatch_sync_push(hatch_sync *s, const hatch_frame *frame, int64_t now_ns) {
   camera_queue *q = &s->cams[frame->camera];
+  if (s->auto_tolerance) measure_period(s, q, frame->ts_ns);
   if (s->have_last && frame->ts_ns < s->last_pivot_ns - s->tolerance_ns) { /* too late for any set */
     hatch_frame_unref(frame);
     q->unmatched++;
@@ -150,6 +198,7 @@ hatch_status hatch_sync_next(hatch_sync *s, int64_t now_ns, hatch_frame_set **ou
 }
 
 uint64_t hatch_sync_unmatched(const hatch_sync *s, int camera) { return s->cams[camera].unmatched; }
+int64_t hatch_sync_tolerance_ns(const hatch_sync *s) { return s->tolerance_ns; }
 uint64_t hatch_sync_in_sets(const hatch_sync *s, int camera) { return s->cams[camera].in_sets; }
 int hatch_sync_queued(const hatch_sync *s) {
   int n = 0;

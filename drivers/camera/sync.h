@@ -8,6 +8,11 @@
  *   over cameras of their newest timestamp). No camera can later produce a frame closer to it, so the
  *   choice is final: each camera takes its queued frame nearest the pivot; frames more than
  *   `tolerance` from the pivot do not match and that camera is missing from the set.
+ * - Tolerance AUTO: half the longest frame period over the cameras plus 2 ms of jitter. Free-running
+ *   cameras of one rate are at most half a period apart at their nearest frames, so any phase offset
+ *   forms full sets; a fixed tolerance under half a period leaves cameras whose phases differ by more
+ *   than it (at 30 fps and 15 ms: 15..18.3 ms of the 33.3 ms cycle) without a full set for as long as
+ *   their clocks hold. Periods are seeded (the requested rate) and then measured from timestamps.
  * - A camera that is not live (down, stalled, ended) is not waited for. A live camera that has
  *   nothing queued is waited for until the oldest queued frame of the others has waited `max_wait`;
  *   then the set goes out with it missing.
@@ -19,6 +24,8 @@
 #include "hatch/camera.h"
 
 #define HATCH_SYNC_MAX_DEPTH 8
+#define HATCH_SYNC_TOLERANCE_AUTO (-1)
+#define HATCH_SYNC_AUTO_MARGIN_NS 2000000 /* timestamp jitter allowed on top of half a period */
 
 typedef struct hatch_sync hatch_sync;
 
@@ -28,6 +35,10 @@ void hatch_sync_destroy(hatch_sync *sync); /* drops every queued reference; NULL
 
 /* Takes over one reference to frame (frame->camera in range). now = arrival time. */
 void hatch_sync_push(hatch_sync *sync, const hatch_frame *frame, int64_t now_ns);
+/* AUTO tolerance: the camera's expected frame period until its timestamps give one. */
+void hatch_sync_seed_period(hatch_sync *sync, int camera, int64_t period_ns);
+/* The tolerance in use now (AUTO: from the periods; before any, the 2 ms margin alone). */
+int64_t hatch_sync_tolerance_ns(const hatch_sync *sync);
 /* Whether the camera is waited for. */
 void hatch_sync_set_live(hatch_sync *sync, int camera, bool live);
 

@@ -288,6 +288,8 @@ hatch_status hatch_fake_v4l2_add(hatch_fake_v4l2 *f, const hatch_fake_camera_con
   c->max_buffers = cfg->max_buffers ? cfg->max_buffers : 32;
   c->seed = cfg->seed;
   c->pattern = cfg->pattern;
+  c->phase_locked = cfg->phase_locked;
+  c->phase_ns = cfg->phase_ns;
   c->index = f->n_cams;
   c->connected = true;
   c->slow_frame = UINT64_MAX;

@@ -79,6 +79,8 @@ typedef struct fake_camera {
   int max_buffers;
   uint32_t seed;
   hatch_fake_pattern pattern;
+  bool phase_locked; /* frames due on the grid k / fps + phase_ns (hatch_fake_camera_config) */
+  int64_t phase_ns;
 
   bool connected;
   uint32_t generation; /* bumped by disconnect: fds of an older generation are dead */

@@ -293,6 +293,11 @@ int fake_ioctl_streamon(hatch_fake_v4l2 *f, fake_camera *c, int fd, const int *t
   c->streaming = true;
   c->t0_ns = fake_now_ns();
   c->fps = c->rates[c->rate_index];
+  if (c->phase_locked && c->t0_ns > c->phase_ns) { /* the first grid point k / fps + phase at or after now */
+    int64_t d = c->t0_ns - c->phase_ns, fps = c->fps;
+    int64_t k = d / NS_PER_S * fps + ((d % NS_PER_S) * fps + NS_PER_S - 1) / NS_PER_S;
+    c->t0_ns = k / fps * NS_PER_S + (k % fps) * NS_PER_S / fps + c->phase_ns;
+  }
   c->next_frame = 0;
   c->shift_ns = 0;
   c->slow_frame = UINT64_MAX;

@@ -24,7 +24,7 @@ static void usage(void) {
   printf("usage: hatch capture --camera URI [--camera URI ...] --out DIR [options]\n"
          "  --sets N            stop after N frame sets (default 30)\n"
          "  --seconds S         stop after S seconds instead\n"
-         "  --tolerance-ms MS   max skew within a set (default 15)\n"
+         "  --tolerance-ms MS   max skew within a set (default: half the frame period + 2 ms)\n"
          "  --width W --height H --fps F   defaults for cameras whose URI does not say (640x480 @ 30)\n"
          "  Camera URIs: v4l2:///dev/video0, fake://NAME?faults=..., file:///dir (see drivers/README.md).\n");
 }
@@ -118,7 +118,7 @@ int hatch_cmd_capture(int argc, char **argv) {
     if (!writer) { /* the header needs the negotiated formats: open at the first set */
       start = set->formed_ns;
       header.n_cameras = n;
-      header.tolerance_ns = opt.tolerance_ns;
+      header.tolerance_ns = hatch_rig_tolerance_ns(rig);
       time_t now = time(NULL);
       strftime(header.created_utc, sizeof header.created_utc, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
       for (int k = 0; k < n; k++) {

@@ -332,6 +332,39 @@ static void test_preprocess_frame(hatch_test_ctx *c) {
   hatch_rig_close(rig);
 }
 
+/* Two fake cameras at 30 fps whose frame clocks stay 17 ms apart (phase_ms), as free-running cameras
+ * can: the default tolerance (AUTO: half the period + 2 ms = 18.7 ms) pairs them, 17 (or 16.3) ms apart; a
+ * fixed 15 ms (the default until 2026-11-22) never forms a full set from them. */
+static void test_out_of_phase(hatch_test_ctx *c) {
+  const char *uris[2] = {"fake://q0?width=160&height=120&fps=30&phase_ms=3",
+                         "fake://q1?width=160&height=120&fps=30&phase_ms=20"};
+  for (int fixed = 0; fixed < 2; fixed++) {
+    hatch_rig_options opt;
+    hatch_rig_options_default(&opt);
+    if (fixed) opt.tolerance_ns = 15 * MS;
+    hatch_rig *rig = open_rig(c, uris, 2, &opt);
+    if (!rig) return;
+    int full = 0, total = 0, skew_off = 0;
+    for (int64_t t0 = hatch_monotonic_ns(); hatch_monotonic_ns() - t0 < 800 * MS;) {
+      hatch_frame_set *set = NULL;
+      if (hatch_rig_next_set(rig, 50, &set) != HATCH_OK) continue;
+      total++;
+      /* nearest frames: 17 ms apart, or 33.3 - 17 = 16.3 ms the other way round */
+      if (set->n_missing == 0)
+        full++, skew_off += llabs(set->skew_ns - 17 * MS) > MS / 100 && llabs(set->skew_ns - (33333333 - 17 * MS)) > MS / 100;
+      hatch_frame_set_release(set);
+    }
+    int64_t tol = hatch_rig_tolerance_ns(rig);
+    if (fixed)
+      HATCH_EXPECT(c, total > 5 && full == 0 && tol == 15 * MS, "fixed 15 ms: %d full of %d sets (want none), tolerance %lld",
+                   full, total, (long long)tol);
+    else
+      HATCH_EXPECT(c, full >= 5 && 2 * full >= total && skew_off == 0 && llabs(tol - (33333333 / 2 + 2 * MS)) < 1000,
+                   "AUTO: %d full of %d sets, %d not 17 or 16.3 ms apart, tolerance %lld ns", full, total, skew_off, (long long)tol);
+    hatch_rig_close(rig);
+  }
+}
+
 static void test_uri_errors(hatch_test_ctx *c) {
   static const struct { const char *uri; hatch_status st; const char *says; } cases[] = {
       {"rtsp://cam", HATCH_ERR_INVALID_ARGUMENT, "unknown scheme"},
@@ -342,6 +375,7 @@ static void test_uri_errors(hatch_test_ctx *c) {
       {"fake://x?format=h264", HATCH_ERR_INVALID_ARGUMENT, "h264"},
       {"fake://x?faults=melt:3", HATCH_ERR_INVALID_ARGUMENT, "melt"},
       {"fake://x?fps=30&fps=60", HATCH_ERR_INVALID_ARGUMENT, "repeated"},
+      {"fake://x?phase_ms=1000", HATCH_ERR_INVALID_ARGUMENT, "phase_ms"},
       {"v4l2://?fps=30", HATCH_ERR_INVALID_ARGUMENT, "empty path"},
       {"file:///nonexistent/hatch/frames", HATCH_ERR_NOT_FOUND, "/nonexistent/hatch/frames"},
   };
@@ -366,6 +400,7 @@ int main(int argc, char **argv) {
       {"timestamp_wrap", test_timestamp_wrap, false}, {"four_cameras", test_four_cameras, false},
       {"missing_device", test_missing_device, false}, {"held_frames", test_held_frames, false},
       {"uri_errors", test_uri_errors, false},    {"preprocess_frame", test_preprocess_frame, false},
+      {"out_of_phase", test_out_of_phase, false},
   };
   return hatch_test_main(argc, argv, cases, (int)(sizeof cases / sizeof *cases));
 }

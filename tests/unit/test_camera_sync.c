@@ -19,22 +19,28 @@ static test_frames *g_frames;
 
 static void count_release(hatch_frame_slot *slot) { g_frames->released++; }
 
-static const hatch_frame *frame_at(int camera, int64_t ts_ms) {
+static const hatch_frame *frame_at_ns(int camera, int64_t ts_ns) {
   hatch_frame_slot *s = &g_frames->slots[g_frames->used++];
   *s = (hatch_frame_slot){.release = count_release};
   s->frame.camera = camera;
-  s->frame.ts_ns = ts_ms * MS;
+  s->frame.ts_ns = ts_ns;
   hatch_frame_slot_publish(s);
   return &s->frame;
 }
 
-static hatch_sync *make_sync(hatch_test_ctx *c, int n, int depth, int64_t tol_ms, int64_t wait_ms) {
+static const hatch_frame *frame_at(int camera, int64_t ts_ms) { return frame_at_ns(camera, ts_ms * MS); }
+
+static hatch_sync *make_sync_ns(hatch_test_ctx *c, int n, int depth, int64_t tol_ns, int64_t wait_ns) {
   static test_frames frames;
   frames = (test_frames){0};
   g_frames = &frames;
   hatch_sync *s = NULL;
-  HATCH_EXPECT(c, hatch_sync_create(n, depth, tol_ms * MS, wait_ms * MS, &s) == HATCH_OK, "create");
+  HATCH_EXPECT(c, hatch_sync_create(n, depth, tol_ns, wait_ns, &s) == HATCH_OK, "create");
   return s;
+}
+
+static hatch_sync *make_sync(hatch_test_ctx *c, int n, int depth, int64_t tol_ms, int64_t wait_ms) {
+  return make_sync_ns(c, n, depth, tol_ms * MS, wait_ms * MS);
 }
 
 static int64_t ts_of(const hatch_frame_set *set, int cam) { return set->frames[cam] ? set->frames[cam]->ts_ns / MS : -1; }
@@ -146,11 +152,73 @@ static void test_depth(hatch_test_ctx *c) {
   HATCH_EXPECT(c, hatch_sync_create(HATCH_RIG_MAX_CAMERAS + 1, 2, 0, 0, &bad) == HATCH_ERR_INVALID_ARGUMENT, "camera cap");
 }
 
+/* Two free-running cameras at 30 fps, the second 17 ms behind: n frames each, a set formed after each
+ * pair arrives. Returns the full sets; *tol_out: the tolerance at the end. */
+#define PERIOD_30FPS 33333333ll
+static int full_sets_out_of_phase(hatch_test_ctx *c, int64_t tol_ns, bool seed, int n, int64_t *tol_out) {
+  hatch_sync *s = make_sync_ns(c, 2, 4, tol_ns, 100 * MS);
+  if (!s) return -1;
+  for (int k = 0; k < 2 && seed; k++) hatch_sync_seed_period(s, k, PERIOD_30FPS);
+  int full = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t t = 1000 * MS + i * PERIOD_30FPS;
+    hatch_sync_push(s, frame_at_ns(0, t), t + 5 * MS);
+    hatch_sync_push(s, frame_at_ns(1, t + 17 * MS), t + 22 * MS);
+    hatch_frame_set *set = NULL;
+    while (hatch_sync_next(s, t + 22 * MS, &set) == HATCH_OK) {
+      full += set->n_missing == 0;
+      hatch_frame_set_release(set);
+    }
+  }
+  *tol_out = hatch_sync_tolerance_ns(s);
+  hatch_sync_destroy(s);
+  HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released (%d of %d)", g_frames->released, g_frames->used);
+  return full;
+}
+
+/* A fixed tolerance under half a period never pairs cameras out of step by more than it; AUTO (half
+ * the period + 2 ms) pairs every frame, seeded with the rate or measuring it, and follows a slower
+ * real rate but not a burst below the seeded one. */
+static void test_auto_tolerance(hatch_test_ctx *c) {
+  int64_t tol = 0, want = PERIOD_30FPS / 2 + HATCH_SYNC_AUTO_MARGIN_NS;
+  int full = full_sets_out_of_phase(c, 15 * MS, false, 60, &tol);
+  HATCH_EXPECT(c, full == 0 && tol == 15 * MS, "fixed 15 ms, 17 ms apart: no full set (got %d), tolerance kept", full);
+  full = full_sets_out_of_phase(c, HATCH_SYNC_TOLERANCE_AUTO, true, 60, &tol);
+  HATCH_EXPECT(c, full == 60 && llabs(tol - want) < 100000, "AUTO seeded: %d of 60 full, tolerance %lld ns (want %lld)",
+               full, (long long)tol, (long long)want);
+  full = full_sets_out_of_phase(c, HATCH_SYNC_TOLERANCE_AUTO, false, 60, &tol);
+  HATCH_EXPECT(c, full >= 58 && llabs(tol - want) < 100000, "AUTO measured: %d of 60 full, tolerance %lld ns", full,
+               (long long)tol);
+
+  hatch_sync *s = make_sync_ns(c, 1, 8, HATCH_SYNC_TOLERANCE_AUTO, 100 * MS);
+  if (!s) return;
+  hatch_sync_seed_period(s, 0, PERIOD_30FPS);
+  hatch_frame_set *set = NULL;
+  int64_t t = 1000 * MS;
+  for (int i = 0; i < 20; i++, t += MS / 10) { /* a burst: timestamps 0.1 ms apart */
+    hatch_sync_push(s, frame_at_ns(0, t), t);
+    while (hatch_sync_next(s, t, &set) == HATCH_OK) hatch_frame_set_release(set);
+  }
+  HATCH_EXPECT(c, hatch_sync_tolerance_ns(s) == want, "a burst does not narrow it below the seeded rate: %lld ns",
+               (long long)hatch_sync_tolerance_ns(s));
+  for (int i = 0; i < 60; i++, t += 2 * PERIOD_30FPS) { /* the camera really runs at 15 fps */
+    hatch_sync_push(s, frame_at_ns(0, t), t);
+    while (hatch_sync_next(s, t, &set) == HATCH_OK) hatch_frame_set_release(set);
+  }
+  int64_t want15 = PERIOD_30FPS + HATCH_SYNC_AUTO_MARGIN_NS;
+  HATCH_EXPECT(c, llabs(hatch_sync_tolerance_ns(s) - want15) < 500000, "a slower real rate widens it: %lld ns (want %lld)",
+               (long long)hatch_sync_tolerance_ns(s), (long long)want15);
+  hatch_sync_destroy(s);
+  HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released");
+  hatch_sync *bad = NULL;
+  HATCH_EXPECT(c, hatch_sync_create(2, 2, -2, 0, &bad) == HATCH_ERR_INVALID_ARGUMENT, "a negative tolerance other than AUTO");
+}
+
 int main(int argc, char **argv) {
   static const hatch_test_case cases[] = {
       {"full_sets", test_full_sets, false},          {"nearest_and_stale", test_nearest_and_stale, false},
       {"tolerance", test_tolerance, false},          {"wait_and_down", test_wait_and_down, false},
-      {"depth", test_depth, false},
+      {"depth", test_depth, false},                  {"auto_tolerance", test_auto_tolerance, false},
   };
   return hatch_test_main(argc, argv, cases, (int)(sizeof cases / sizeof *cases));
 }

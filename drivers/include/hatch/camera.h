@@ -82,7 +82,12 @@ void hatch_frame_set_release(hatch_frame_set *set);
 /* ---- the rig ---------------------------------------------------------------------------------- */
 
 typedef struct hatch_rig_options {
-  int64_t tolerance_ns;      /* max skew of a full set; default 15 ms */
+  int64_t tolerance_ns;      /* max skew of a full set; default HATCH_RIG_TOLERANCE_AUTO: half the longest
+                                frame period plus 2 ms (18.7 ms at 30 fps; the expected rates until the
+                                timestamps measure them), the least that lets free-running cameras at any
+                                phase offset form full sets (below half a period, cameras out of step by
+                                more than the tolerance never match); set it (>= 0) for hardware-triggered
+                                rigs */
   int64_t max_wait_ns;       /* how long the oldest candidate frame waits for a late camera before the set
                                 goes out with that camera missing; default 150 ms */
   int64_t stall_ns;          /* a streaming camera silent this long counts as stalled (missing at once);
@@ -95,6 +100,8 @@ typedef struct hatch_rig_options {
   int64_t reopen_min_ns;     /* first reopen delay after a camera goes down; default 100 ms */
   int64_t reopen_max_ns;     /* backoff cap (doubling); default 2 s */
 } hatch_rig_options;
+
+#define HATCH_RIG_TOLERANCE_AUTO (-1)
 
 /* Fills the defaults above. */
 void hatch_rig_options_default(hatch_rig_options *opt);
@@ -152,6 +159,9 @@ void hatch_rig_close(hatch_rig *rig);
 hatch_status hatch_rig_next_set(hatch_rig *rig, int timeout_ms, hatch_frame_set **out);
 
 int hatch_rig_camera_count(const hatch_rig *rig);
+/* The sync tolerance in use now: the option, or (AUTO) half the longest frame period + 2 ms, from the
+ * expected rates until the timestamps measure them. */
+int64_t hatch_rig_tolerance_ns(hatch_rig *rig);
 hatch_status hatch_rig_camera_stats(hatch_rig *rig, int camera, hatch_camera_stats *out);
 void hatch_rig_stats_get(hatch_rig *rig, hatch_rig_stats *out);
 

@@ -68,6 +68,11 @@ typedef struct hatch_fake_camera_config {
   int max_buffers;                                /* REQBUFS clamps count to this; 0 -> 32 */
   uint32_t seed;                                  /* test pattern seed (cameras look different) */
   hatch_fake_pattern pattern;                     /* default BARS */
+  bool phase_locked;                              /* false: frame i is due at STREAMON + i / fps; true: frames
+                                                     are due at k / fps + phase_ns on CLOCK_MONOTONIC, so
+                                                     cameras of one rate keep a fixed offset (free-running
+                                                     cameras out of step by a chosen amount) */
+  int64_t phase_ns;                               /* 0 <= phase_ns < 1 s */
 } hatch_fake_camera_config;
 
 /* Faults, in the spirit of what vivid injects. All counters are per stream frame index or per
