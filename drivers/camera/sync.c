@@ -4,7 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define SYNC_PERIOD_GAPS 9
+#define SYNC_PERIOD_GAPS 9     /* timestamp gaps kept per camera for the measured period */
+#define SYNC_PERIOD_MIN_GAPS 5 /* gaps before the measured period replaces the seeded one */
 
 typedef struct queued_frame {
   const hatch_frame *frame; /* one reference */
@@ -64,12 +65,13 @@ void hatch_sync_destroy(hatch_sync *sync) {
   free(sync);
 }
 
-/* AUTO: half the longest known period plus the jitter margin. */
+/* AUTO: half the longest period plus the jitter margin; a camera's period is the measured one once
+ * SYNC_PERIOD_MIN_GAPS gaps are in, the seeded one before. */
 static void update_tolerance(hatch_sync *s) {
   int64_t longest = 0;
   for (int c = 0; c < s->n_cameras; c++) {
     const camera_queue *q = &s->cams[c];
-    int64_t p = q->period_ns > q->seed_period_ns ? q->period_ns : q->seed_period_ns;
+    int64_t p = q->n_gaps >= SYNC_PERIOD_MIN_GAPS ? q->period_ns : q->seed_period_ns;
     if (p > longest) longest = p;
   }
   s->tolerance_ns = longest / 2 + HATCH_SYNC_AUTO_MARGIN_NS;
@@ -81,15 +83,15 @@ void hatch_sync_seed_period(hatch_sync *s, int camera, int64_t period_ns) {
   if (s->auto_tolerance) update_tolerance(s);
 }
 
-/* The measured period: the median of the latest 9 gaps between successive timestamps, so that a
- * dropped frame or a burst (timestamps taken at dequeue) does not move it while a slower real rate
- * than the seeded one is followed within 5 frames. It can only widen the tolerance: the tolerance
- * uses the longer of the seeded and the measured period. */
-static void measure_period(hatch_sync *s, camera_queue *q, int64_t ts_ns) {
-  int64_t gap = ts_ns - q->last_ts_ns;
+/* The measured period: the (lower) median of the latest 9 gaps between successive timestamps, so a
+ * dropped frame or a stray gap does not move it, while a rate other than the seeded one (a camera
+ * that ignored the requested rate) takes over after 5 gaps. Repaired timestamps (dequeue times, equal
+ * for a batch) are not measured, nor gaps across them, nor gaps over 2 s (a pause or reconnect). */
+static void measure_period(hatch_sync *s, camera_queue *q, const hatch_frame *frame) {
+  int64_t ts_ns = frame->ts_ns, gap = ts_ns - q->last_ts_ns;
   bool have = q->last_ts_ns != 0;
-  q->last_ts_ns = ts_ns;
-  if (!have || gap <= 0 || gap > 1000000000) return; /* reordered, or a pause / reconnect */
+  q->last_ts_ns = frame->ts_repaired ? 0 : ts_ns;
+  if (!have || frame->ts_repaired || gap <= 0 || gap > 2000000000) return;
   q->gaps[q->gap_next] = gap;
   q->gap_next = (q->gap_next + 1) % SYNC_PERIOD_GAPS;
   if (q->n_gaps < SYNC_PERIOD_GAPS) q->n_gaps++;
@@ -99,13 +101,13 @@ static void measure_period(hatch_sync *s, camera_queue *q, int64_t ts_ns) {
     while (at > 0 && sorted[at - 1] > q->gaps[i]) sorted[at] = sorted[at - 1], at--;
     sorted[at] = q->gaps[i];
   }
-  q->period_ns = sorted[q->n_gaps / 2];
+  q->period_ns = sorted[(q->n_gaps - 1) / 2];
   update_tolerance(s);
 }
 
 void hatch_sync_push(hatch_sync *s, const hatch_frame *frame, int64_t now_ns) {
   camera_queue *q = &s->cams[frame->camera];
-  if (s->auto_tolerance) measure_period(s, q, frame->ts_ns);
+  if (s->auto_tolerance) measure_period(s, q, frame);
   if (s->have_last && frame->ts_ns < s->last_pivot_ns - s->tolerance_ns) { /* too late for any set */
     hatch_frame_unref(frame);
     q->unmatched++;
@@ -128,12 +130,22 @@ void hatch_sync_set_live(hatch_sync *s, int camera, bool live) {
 
 static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
 
-/* Earliest arrival among queued frames (INT64_MAX when nothing is queued). */
+/* Whether camera c has a frame no older than the last set's pivot: only those can pivot a set, so set
+ * times never decrease (a late frame just inside the tolerance may still join a set, not lead one). */
+static bool has_fresh(const hatch_sync *s, int c) {
+  const camera_queue *q = &s->cams[c];
+  return q->count > 0 && (!s->have_last || q->items[q->count - 1].frame->ts_ns >= s->last_pivot_ns);
+}
+
+/* Earliest arrival among queued frames (INT64_MAX when no camera has a fresh frame). */
 static int64_t oldest_arrival(const hatch_sync *s) {
   int64_t t = INT64_MAX;
-  for (int c = 0; c < s->n_cameras; c++)
+  bool fresh = false;
+  for (int c = 0; c < s->n_cameras; c++) {
+    fresh |= has_fresh(s, c);
     if (s->cams[c].count > 0 && s->cams[c].items[0].arrived_ns < t) t = s->cams[c].items[0].arrived_ns;
-  return t;
+  }
+  return fresh ? t : INT64_MAX;
 }
 
 int64_t hatch_sync_deadline(const hatch_sync *s) {
@@ -142,11 +154,11 @@ int64_t hatch_sync_deadline(const hatch_sync *s) {
 }
 
 hatch_status hatch_sync_next(hatch_sync *s, int64_t now_ns, hatch_frame_set **out) {
-  /* Which cameras take part: those with frames; a live camera without frames blocks the set until
+  /* Which cameras take part: those with fresh frames; a live camera without one blocks the set until
    * the oldest queued frame has waited max_wait. */
   bool any = false, waiting = false;
   for (int c = 0; c < s->n_cameras; c++) {
-    if (s->cams[c].count > 0) any = true;
+    if (has_fresh(s, c)) any = true;
     else if (s->cams[c].live) waiting = true;
   }
   if (!any) return HATCH_ERR_NOT_FOUND;
@@ -156,7 +168,7 @@ hatch_status hatch_sync_next(hatch_sync *s, int64_t now_ns, hatch_frame_set **ou
   int pivot_cam = -1;
   for (int c = 0; c < s->n_cameras; c++) {
     const camera_queue *q = &s->cams[c];
-    if (q->count == 0) continue;
+    if (!has_fresh(s, c)) continue;
     int64_t newest = q->items[q->count - 1].frame->ts_ns;
     if (newest < pivot) pivot = newest, pivot_cam = c;
   }

@@ -16,7 +16,9 @@
  * - A camera that is not live (down, stalled, ended) is not waited for. A live camera that has
  *   nothing queued is waited for until the oldest queued frame of the others has waited `max_wait`;
  *   then the set goes out with it missing.
- * - A frame older than the last set's pivot minus the tolerance arrives too late and is discarded.
+ * - A frame older than the last set's pivot minus the tolerance arrives too late and is discarded; one
+ *   older than the pivot but within the tolerance may join the next set but never pivots it, so set
+ *   times never decrease (a recording's timestamps must not).
  * Discarded frames are counted per camera (unmatched). */
 #ifndef HATCH_CAMERA_SYNC_H
 #define HATCH_CAMERA_SYNC_H

@@ -245,7 +245,7 @@ static bool config_valid(const hatch_fake_camera_config *cfg) {
   if (!cfg->path || !cfg->path[0]) return false;
   if (cfg->n_formats < 0 || cfg->n_formats > HATCH_FAKE_MAX_FORMATS || cfg->n_sizes < 0 ||
       cfg->n_sizes > HATCH_FAKE_MAX_SIZES || cfg->n_rates < 0 || cfg->n_rates > HATCH_FAKE_MAX_RATES ||
-      cfg->max_buffers < 0 || cfg->max_buffers > FAKE_MAX_BUFFERS)
+      cfg->max_buffers < 0 || cfg->max_buffers > FAKE_MAX_BUFFERS || cfg->phase_ns < 0 || cfg->phase_ns >= 1000000000)
     return false;
   for (int i = 0; i < cfg->n_formats; i++)
     if (!fake_format_known(cfg->formats[i])) return false;

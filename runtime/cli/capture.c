@@ -79,7 +79,11 @@ int hatch_cmd_capture(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--out") && has) out_dir = argv[++i];
     else if (!strcmp(argv[i], "--sets") && has) max_sets = atol(argv[++i]);
     else if (!strcmp(argv[i], "--seconds") && has) seconds = atof(argv[++i]);
-    else if (!strcmp(argv[i], "--tolerance-ms") && has) opt.tolerance_ns = (int64_t)(atof(argv[++i]) * 1e6);
+    else if (!strcmp(argv[i], "--tolerance-ms") && has) {
+      double ms = atof(argv[++i]);
+      if (!(ms >= 0)) return fprintf(stderr, "hatch capture: --tolerance-ms must be >= 0\n"), 2;
+      opt.tolerance_ns = (int64_t)(ms * 1e6);
+    }
     else if (!strcmp(argv[i], "--width") && has) opt.width = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--height") && has) opt.height = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--fps") && has) opt.fps = atoi(argv[++i]);
@@ -118,7 +122,7 @@ int hatch_cmd_capture(int argc, char **argv) {
     if (!writer) { /* the header needs the negotiated formats: open at the first set */
       start = set->formed_ns;
       header.n_cameras = n;
-      header.tolerance_ns = hatch_rig_tolerance_ns(rig);
+      header.tolerance_ns = hatch_rig_tolerance_ns(rig); /* in use at the first set (AUTO: from the rates) */
       time_t now = time(NULL);
       strftime(header.created_utc, sizeof header.created_utc, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
       for (int k = 0; k < n; k++) {

@@ -19,15 +19,18 @@ static test_frames *g_frames;
 
 static void count_release(hatch_frame_slot *slot) { g_frames->released++; }
 
-static const hatch_frame *frame_at_ns(int camera, int64_t ts_ns) {
+/* repaired: the timestamp is a dequeue time (hatch_frame.ts_repaired) */
+static const hatch_frame *frame_stamped(int camera, int64_t ts_ns, bool repaired) {
   hatch_frame_slot *s = &g_frames->slots[g_frames->used++];
   *s = (hatch_frame_slot){.release = count_release};
   s->frame.camera = camera;
   s->frame.ts_ns = ts_ns;
+  s->frame.ts_repaired = repaired;
   hatch_frame_slot_publish(s);
   return &s->frame;
 }
 
+static const hatch_frame *frame_at_ns(int camera, int64_t ts_ns) { return frame_stamped(camera, ts_ns, false); }
 static const hatch_frame *frame_at(int camera, int64_t ts_ms) { return frame_at_ns(camera, ts_ms * MS); }
 
 static hatch_sync *make_sync_ns(hatch_test_ctx *c, int n, int depth, int64_t tol_ns, int64_t wait_ns) {
@@ -187,31 +190,65 @@ static void test_auto_tolerance(hatch_test_ctx *c) {
   HATCH_EXPECT(c, full == 60 && llabs(tol - want) < 100000, "AUTO seeded: %d of 60 full, tolerance %lld ns (want %lld)",
                full, (long long)tol, (long long)want);
   full = full_sets_out_of_phase(c, HATCH_SYNC_TOLERANCE_AUTO, false, 60, &tol);
-  HATCH_EXPECT(c, full >= 58 && llabs(tol - want) < 100000, "AUTO measured: %d of 60 full, tolerance %lld ns", full,
+  HATCH_EXPECT(c, full >= 54 && llabs(tol - want) < 100000, "AUTO measured (after 5 gaps): %d of 60 full, tolerance %lld ns", full,
                (long long)tol);
 
-  hatch_sync *s = make_sync_ns(c, 1, 8, HATCH_SYNC_TOLERANCE_AUTO, 100 * MS);
-  if (!s) return;
-  hatch_sync_seed_period(s, 0, PERIOD_30FPS);
-  hatch_frame_set *set = NULL;
-  int64_t t = 1000 * MS;
-  for (int i = 0; i < 20; i++, t += MS / 10) { /* a burst: timestamps 0.1 ms apart */
-    hatch_sync_push(s, frame_at_ns(0, t), t);
-    while (hatch_sync_next(s, t, &set) == HATCH_OK) hatch_frame_set_release(set);
+  /* One camera: the tolerance after frames with these gaps (ms; negative: a repaired timestamp). */
+  struct { const char *what; int64_t seed_ns; double gaps_ms[12]; int n; int64_t want_ns; } runs[] = {
+      {"a burst of repaired timestamps does not narrow it", PERIOD_30FPS, {-0.1, -0.1, -0.1, -0.1, -0.1, -0.1, -0.1, -0.1}, 8, want},
+      {"a dropped frame early and one late do not widen it", 0, {33.3, 66.7, 33.3, 33.3, 33.3, 33.3, 33.3, 66.7, 33.3}, 9, want},
+      {"a camera faster than requested (5 fps seeded, 30 real)", 200 * MS, {33.3, 33.3, 33.3, 33.3, 33.3, 33.3}, 6, want},
+      {"a camera slower than requested (30 fps seeded, 15 real)", PERIOD_30FPS, {66.7, 66.7, 66.7, 66.7, 66.7}, 5,
+       PERIOD_30FPS + HATCH_SYNC_AUTO_MARGIN_NS},
+  };
+  for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+    hatch_sync *s = make_sync_ns(c, 1, 8, HATCH_SYNC_TOLERANCE_AUTO, 100 * MS);
+    if (!s) return;
+    hatch_sync_seed_period(s, 0, runs[r].seed_ns);
+    hatch_frame_set *set = NULL;
+    double t_ms = 1000;
+    for (int i = 0; i <= runs[r].n; i++) {
+      double g = i == 0 ? 0 : runs[r].gaps_ms[i - 1];
+      t_ms += g < 0 ? -g : g;
+      int64_t t = (int64_t)(t_ms * MS);
+      hatch_sync_push(s, frame_stamped(0, t, g < 0), t);
+      while (hatch_sync_next(s, t, &set) == HATCH_OK) hatch_frame_set_release(set);
+    }
+    int64_t got = hatch_sync_tolerance_ns(s);
+    HATCH_EXPECT(c, llabs(got - runs[r].want_ns) < 200000, "%s: %lld ns (want %lld)", runs[r].what, (long long)got,
+                 (long long)runs[r].want_ns);
+    hatch_sync_destroy(s);
+    HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released");
   }
-  HATCH_EXPECT(c, hatch_sync_tolerance_ns(s) == want, "a burst does not narrow it below the seeded rate: %lld ns",
-               (long long)hatch_sync_tolerance_ns(s));
-  for (int i = 0; i < 60; i++, t += 2 * PERIOD_30FPS) { /* the camera really runs at 15 fps */
-    hatch_sync_push(s, frame_at_ns(0, t), t);
-    while (hatch_sync_next(s, t, &set) == HATCH_OK) hatch_frame_set_release(set);
-  }
-  int64_t want15 = PERIOD_30FPS + HATCH_SYNC_AUTO_MARGIN_NS;
-  HATCH_EXPECT(c, llabs(hatch_sync_tolerance_ns(s) - want15) < 500000, "a slower real rate widens it: %lld ns (want %lld)",
-               (long long)hatch_sync_tolerance_ns(s), (long long)want15);
-  hatch_sync_destroy(s);
-  HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released");
   hatch_sync *bad = NULL;
   HATCH_EXPECT(c, hatch_sync_create(2, 2, -2, 0, &bad) == HATCH_ERR_INVALID_ARGUMENT, "a negative tolerance other than AUTO");
+}
+
+/* Camera 1 is late: a set goes out without it (pivot 1000), then its frame at 995 (inside the
+ * tolerance) arrives with camera 0's next. The late frame may join a set but never pivots one, so set
+ * times never decrease (a capture's manifest requires that). */
+static void test_late_frame_never_pivots(hatch_test_ctx *c) {
+  hatch_sync *s = make_sync(c, 2, 4, 10, 50);
+  hatch_frame_set *set = NULL;
+  hatch_sync_push(s, frame_at(0, 1000), 0);
+  HATCH_EXPECT(c, hatch_sync_next(s, 50 * MS, &set) == HATCH_OK && set && set->n_missing == 1, "partial set at the deadline");
+  int64_t last = set ? set->ts_ns : 0;
+  hatch_frame_set_release(set);
+  hatch_sync_push(s, frame_at(1, 995), 60 * MS);
+  HATCH_EXPECT(c, hatch_sync_next(s, 60 * MS, &set) == HATCH_ERR_NOT_FOUND, "a late frame alone forms no set");
+  HATCH_EXPECT(c, hatch_sync_deadline(s) == INT64_MAX, "nor a deadline to spin on");
+  hatch_sync_push(s, frame_at(0, 1033), 70 * MS);
+  HATCH_EXPECT(c, hatch_sync_next(s, 70 * MS, &set) == HATCH_ERR_NOT_FOUND, "camera 1 has no fresh frame: waited for");
+  hatch_sync_push(s, frame_at(1, 1030), 75 * MS);
+  HATCH_EXPECT(c, hatch_sync_next(s, 75 * MS, &set) == HATCH_OK && set, "next set");
+  if (set) {
+    HATCH_EXPECT(c, set->ts_ns >= last && set->n_missing == 0 && ts_of(set, 1) == 1030,
+                 "set time %lld after %lld, camera 1 at %lld", (long long)(set->ts_ns / MS), (long long)(last / MS),
+                 (long long)ts_of(set, 1));
+    hatch_frame_set_release(set);
+  }
+  hatch_sync_destroy(s);
+  HATCH_EXPECT(c, g_frames->released == g_frames->used, "references released");
 }
 
 int main(int argc, char **argv) {
@@ -219,6 +256,7 @@ int main(int argc, char **argv) {
       {"full_sets", test_full_sets, false},          {"nearest_and_stale", test_nearest_and_stale, false},
       {"tolerance", test_tolerance, false},          {"wait_and_down", test_wait_and_down, false},
       {"depth", test_depth, false},                  {"auto_tolerance", test_auto_tolerance, false},
+      {"late_frame_never_pivots", test_late_frame_never_pivots, false},
   };
   return hatch_test_main(argc, argv, cases, (int)(sizeof cases / sizeof *cases));
 }
