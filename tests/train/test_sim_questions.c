@@ -181,6 +181,46 @@ static void test_among_answers(hatch_test_ctx *c) {
   HATCH_EXPECT(c, among == 12, "4 views x (behind, left, right) = 12 among questions, got %d", among);
 }
 
+/* The among world with three views (no view at view 0's right): a teacher view that sees the answer
+ * beyond the chair when one exists (else where the answer shows), never the asking view. */
+static void test_among_three_views(hatch_test_ctx *c) {
+  hatch_sim_world w = base_world(HATCH_SIM_AMONG);
+  w.n_views = 3;
+  for (int k = 0; k < 3; k++) {
+    double yaw = -90.0 * k, a = yaw * PI / 180;
+    w.views[k] = cam_at(3 * sin(a), 3 * cos(a), yaw);
+  }
+  add_obj(&w, "red", "chair", 0, 0, 0.8);
+  w.central_object = 0;
+  add_obj(&w, "blue", "lamp", -1.4, -1.4, 0.6);
+  add_obj(&w, "green", "sofa", 1.4, -1.4, 0.6);
+  add_obj(&w, "yellow", "bin", 1.4, 1.4, 0.6);
+  add_obj(&w, "white", "table", -1.4, 1.4, 0.6);
+  hatch_sim_visibility vis;
+  hatch_sim_visibility_from_geometry(&w, &vis);
+  hatch_sim_question qs[HATCH_SIM_MAX_QUESTIONS];
+  int n = 0, among = 0;
+  HATCH_EXPECT_OK(c, hatch_sim_questions_make(&w, &vis, 5, HATCH_SIM_MAX_QUESTIONS, qs, &n));
+  for (int i = 0; i < n; i++) {
+    const hatch_sim_question *q = &qs[i];
+    if (q->kind == HATCH_SIM_Q_CLOSEST) continue;
+    among++;
+    int o = q->answer_object;
+    bool beyond_somewhere = false, beyond_there = false;
+    for (int v = 0; v < 3; v++) {
+      double f[2], r[2];
+      floor_axes(w.views[v].yaw_deg, f, r);
+      bool beyond = v != q->from && vis.pixels[v][o] > 0 && w.objects[o].centre[0] * f[0] + w.objects[o].centre[2] * f[1] > 0.5;
+      beyond_somewhere |= beyond;
+      if (v == q->to) beyond_there = beyond;
+    }
+    HATCH_EXPECT(c, q->to != q->from && vis.pixels[q->to][o] > 0 && (beyond_there || !beyond_somewhere),
+                 "'%s': views %d -> %d (answer beyond the chair there: %d, in some view: %d)", q->text, q->from, q->to,
+                 beyond_there, beyond_somewhere);
+  }
+  HATCH_EXPECT(c, among > 0, "among questions asked (%d)", among);
+}
+
 /* An arc of three cameras around a group; side questions checked with floor vectors. */
 static void test_around_answers(hatch_test_ctx *c) {
   hatch_sim_world w = base_world(HATCH_SIM_AROUND);
@@ -324,13 +364,19 @@ static void test_stream(hatch_test_ctx *c) {
                           !strcmp(p.text, s.answer_text),
                    "%s: plan fields", s.id);
     }
-    /* Only objects visible in some view are asked about. */
-    int seen = 0;
+    /* Only objects visible in some view are asked about; an among question's teacher action ends at a
+     * view that sees its answer when a view other than the asking one does. */
+    int seen = 0, seen_in[HATCH_SIM_MAX_VIEWS] = {0}, best_other = 0;
     for (int v = 0; v < w->n_views && ids && n < N_VISIBILITY; v++) {
       if (hatch_sim_render_ids(w, v, ids) != HATCH_OK) continue;
-      for (int i = 0; i < 112 * 112; i++) seen += ids[i] == q->answer_object;
+      for (int i = 0; i < 112 * 112; i++) seen_in[v] += ids[i] == q->answer_object;
+      seen += seen_in[v];
+      if (v != q->from && seen_in[v] > best_other) best_other = seen_in[v];
     }
     HATCH_EXPECT(c, n >= N_VISIBILITY || seen >= 25, "%s: answer object %d covers only %d pixels", s.id, q->answer_object, seen);
+    bool among_q = q->kind == HATCH_SIM_Q_AMONG_BEHIND || q->kind == HATCH_SIM_Q_AMONG_SIDE;
+    HATCH_EXPECT(c, n >= N_VISIBILITY || !among_q || best_other < 25 || seen_in[q->to] >= 25,
+                 "%s: the action's view %d shows the answer in %d pixels, another in %d", s.id, q->to, seen_in[q->to], best_other);
     rec *r = &recs[n];
     r->kind = q->kind, r->n_opt = q->n_options, r->answer = q->answer;
     for (int k = 0; k < q->n_options; k++) snprintf(r->opt[k], sizeof r->opt[k], "%.63s", q->options[k]);
@@ -586,6 +632,7 @@ int main(int argc, char **argv) {
   static const hatch_test_case cases[] = {
       {"rotation_answers", test_rotation_answers, false},
       {"among_answers", test_among_answers, false},
+      {"among_three_views", test_among_three_views, false},
       {"around_answers", test_around_answers, false},
       {"bad_input", test_bad_input, false},
       {"determinism", test_determinism, false},

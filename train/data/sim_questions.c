@@ -160,26 +160,30 @@ static void rotation_candidates(const hatch_sim_world *w, const hatch_sim_visibi
  * toward the answer, so that after the action the answer stands behind the central object, as after a
  * rotation action the answer fills the reached view. Left of the centre from view i is what the view at
  * i's right looks at across it; behind picks the side view that has the answer beyond the centre.
- * Scores in view i's frame: cos(look_v, asked) + cos(look_v, centre -> answer). */
-static int among_teacher_view(const hatch_sim_world *w, int i, int answer, int relation) {
+ * Scores in view i's frame: cos(look_v, asked) + cos(look_v, centre -> answer), over the views that
+ * see the answer beyond the centre; when none does (fewer views, an answer hidden behind the central
+ * object), the view where the answer fills the most pixels. */
+static int among_teacher_view(const hatch_sim_world *w, const hatch_sim_visibility *vis, int i, int answer,
+                              int relation) {
   double pc[3], pa[3];
   hatch_sim_world_to_camera(&w->views[i], w->objects[w->central_object].centre, pc);
   hatch_sim_world_to_camera(&w->views[i], w->objects[answer].centre, pa);
   const double asked[3][2] = {{0, 1}, {-1, 0}, {1, 0}}; /* (x, z): behind, left, right */
   double ax = pa[0] - pc[0], az = pa[2] - pc[2], an = hypot(ax, az);
-  int to = (i + 1) % w->n_views;
+  int to = -1, most = -1;
   double best = -1e9;
   for (int v = 0; v < w->n_views; v++) {
-    if (v == i) continue;
+    if (v == i || !visible_in(vis, v, answer)) continue;
+    if (vis->pixels[v][answer] > (most < 0 ? -1 : vis->pixels[most][answer])) most = v;
     double pv[3];
     hatch_sim_world_to_camera(&w->views[i], w->views[v].position, pv);
     double lx = pc[0] - pv[0], lz = pc[2] - pv[2], ln = hypot(lx, lz);
-    if (ln < 1e-9) continue;
-    double score = (lx * asked[relation][0] + lz * asked[relation][1]) / ln;
-    if (an > 1e-9) score += (lx * ax + lz * az) / (ln * an);
-    if (score > best) best = score, to = v;
+    if (ln < 1e-9 || an < 1e-9) continue;
+    double beyond = (lx * ax + lz * az) / (ln * an); /* the answer beyond the centre seen from v */
+    double score = (lx * asked[relation][0] + lz * asked[relation][1]) / ln + beyond;
+    if (beyond > 0 && score > best) best = score, to = v;
   }
-  return to;
+  return to >= 0 ? to : most >= 0 ? most : (i + 1) % w->n_views;
 }
 
 static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
@@ -208,7 +212,7 @@ static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibilit
       }
       if (n_ans == 0 || n_other < 2) continue;
       int a = ans[rng_below(rng, n_ans)];
-      sim_candidate *c = cand_add(cs, rel[r].kind, a, i, among_teacher_view(w, i, a, r));
+      sim_candidate *c = cand_add(cs, rel[r].kind, a, i, among_teacher_view(w, vis, i, a, r));
       if (!c) return;
       snprintf(c->stem, sizeof c->stem, rel[r].fmt, i + 1, w->objects[cen].name);
       for (int k = 0; k < n_other; k++) pool_add(c, other[k], true);

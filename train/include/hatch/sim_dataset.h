@@ -32,8 +32,8 @@
  * needs: rotation: image I -> the view the turn leads to; among: image I -> the other view that looks
  * across the central object toward the asked side and the answer, so the answer stands beyond the
  * central object there (left of it from I: the view at I's right; right: the view at I's left; behind:
- * the side view with the answer beyond the centre; until 2026-11-22 the view where the answer filled
- * the most pixels); around_side: image I -> image J; closest (one view J): the next
+ * the side view with the answer beyond the centre; only views that see the answer beyond the centre,
+ * else the view where the answer fills the most pixels, the rule for all until 2026-11-22); around_side: image I -> image J; closest (one view J): the next
  * view (J + 1) mod n_views -> J, so that like every other action it ends at the view that holds the
  * answer (until 2026-11-21 it went J -> J + 1, away from it). The sample's pose is
  * hatch_sim_relative_pose(view from, view to).
