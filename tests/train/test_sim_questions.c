@@ -125,11 +125,12 @@ static void test_rotation_answers(hatch_test_ctx *c) {
   HATCH_EXPECT(c, turns == 12 && sides == 24, "turn %d side %d", turns, sides);
 }
 
-/* A central object, four views facing it (view k turned right by 90 k), one object on each diagonal. */
-static void test_among_answers(hatch_test_ctx *c) {
+/* A red chair at the origin, n_views (<= 4) views facing it from 3 m (view k turned right by 90 k), one
+ * object on each diagonal; visibility by projection. */
+static hatch_sim_world among_world(int n_views, hatch_sim_visibility *vis) {
   hatch_sim_world w = base_world(HATCH_SIM_AMONG);
-  w.n_views = 4;
-  for (int k = 0; k < 4; k++) {
+  w.n_views = n_views;
+  for (int k = 0; k < n_views; k++) {
     double yaw = -90.0 * k, a = yaw * PI / 180;
     w.views[k] = cam_at(3 * sin(a), 3 * cos(a), yaw);
   }
@@ -139,11 +140,23 @@ static void test_among_answers(hatch_test_ctx *c) {
   add_obj(&w, "green", "sofa", 1.4, -1.4, 0.6);
   add_obj(&w, "yellow", "bin", 1.4, 1.4, 0.6);
   add_obj(&w, "white", "table", -1.4, 1.4, 0.6);
+  hatch_sim_visibility_from_geometry(&w, vis);
+  return w;
+}
+
+static int among_questions(hatch_test_ctx *c, const hatch_sim_world *w, const hatch_sim_visibility *vis,
+                           hatch_sim_question *qs) {
+  int n = 0;
+  HATCH_EXPECT_OK(c, hatch_sim_questions_make(w, vis, 5, HATCH_SIM_MAX_QUESTIONS, qs, &n));
+  return n;
+}
+
+/* A central object, four views facing it (view k turned right by 90 k), one object on each diagonal. */
+static void test_among_answers(hatch_test_ctx *c) {
   hatch_sim_visibility vis;
-  hatch_sim_visibility_from_geometry(&w, &vis);
+  hatch_sim_world w = among_world(4, &vis);
   hatch_sim_question qs[HATCH_SIM_MAX_QUESTIONS];
-  int n = 0, among = 0;
-  HATCH_EXPECT_OK(c, hatch_sim_questions_make(&w, &vis, 5, HATCH_SIM_MAX_QUESTIONS, qs, &n));
+  int n = among_questions(c, &w, &vis, qs), among = 0;
   for (int i = 0; i < n; i++) {
     const hatch_sim_question *q = &qs[i];
     check_options(c, &w, q);
@@ -184,23 +197,10 @@ static void test_among_answers(hatch_test_ctx *c) {
 /* The among world with three views (no view at view 0's right): a teacher view that sees the answer
  * beyond the chair when one exists (else where the answer shows), never the asking view. */
 static void test_among_three_views(hatch_test_ctx *c) {
-  hatch_sim_world w = base_world(HATCH_SIM_AMONG);
-  w.n_views = 3;
-  for (int k = 0; k < 3; k++) {
-    double yaw = -90.0 * k, a = yaw * PI / 180;
-    w.views[k] = cam_at(3 * sin(a), 3 * cos(a), yaw);
-  }
-  add_obj(&w, "red", "chair", 0, 0, 0.8);
-  w.central_object = 0;
-  add_obj(&w, "blue", "lamp", -1.4, -1.4, 0.6);
-  add_obj(&w, "green", "sofa", 1.4, -1.4, 0.6);
-  add_obj(&w, "yellow", "bin", 1.4, 1.4, 0.6);
-  add_obj(&w, "white", "table", -1.4, 1.4, 0.6);
   hatch_sim_visibility vis;
-  hatch_sim_visibility_from_geometry(&w, &vis);
+  hatch_sim_world w = among_world(3, &vis);
   hatch_sim_question qs[HATCH_SIM_MAX_QUESTIONS];
-  int n = 0, among = 0;
-  HATCH_EXPECT_OK(c, hatch_sim_questions_make(&w, &vis, 5, HATCH_SIM_MAX_QUESTIONS, qs, &n));
+  int n = among_questions(c, &w, &vis, qs), among = 0;
   for (int i = 0; i < n; i++) {
     const hatch_sim_question *q = &qs[i];
     if (q->kind == HATCH_SIM_Q_CLOSEST) continue;
