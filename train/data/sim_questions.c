@@ -150,11 +150,6 @@ static void rotation_candidates(const hatch_sim_world *w, const hatch_sim_visibi
   }
 }
 
-/* AMONG: where objects stand around the central one as seen from view i (angle of object - centre in
- * the camera's x-z plane: 0 = behind, -90 = left, +90 = right). The generator puts objects on the
- * diagonals, so "behind" and "left" overlap: each question's options hold one object of the asked
- * region against objects clearly outside it (behind: |a| < 80 against |a| > 100; left: -170..-10
- * against 10..170), which keeps the answer unique. */
 /* The view the teacher action of an among question ends at: the one that looks across the central
  * object toward the asked side (behind: away from view i; left / right: view i's left / right) and
  * toward the answer, so that after the action the answer stands behind the central object, as after a
@@ -173,8 +168,9 @@ static int among_teacher_view(const hatch_sim_world *w, const hatch_sim_visibili
   int to = -1, most = -1;
   double best = -1e9;
   for (int v = 0; v < w->n_views; v++) {
-    if (v == i || !visible_in(vis, v, answer)) continue;
-    if (vis->pixels[v][answer] > (most < 0 ? -1 : vis->pixels[most][answer])) most = v;
+    if (v == i || vis->pixels[v][answer] == 0) continue;
+    if (most < 0 || vis->pixels[v][answer] > vis->pixels[most][answer]) most = v;
+    if (!visible_in(vis, v, answer)) continue;
     double pv[3];
     hatch_sim_world_to_camera(&w->views[i], w->views[v].position, pv);
     double lx = pc[0] - pv[0], lz = pc[2] - pv[2], ln = hypot(lx, lz);
@@ -186,6 +182,11 @@ static int among_teacher_view(const hatch_sim_world *w, const hatch_sim_visibili
   return to >= 0 ? to : most >= 0 ? most : (i + 1) % w->n_views;
 }
 
+/* AMONG: where objects stand around the central one as seen from view i (angle of object - centre in
+ * the camera's x-z plane: 0 = behind, -90 = left, +90 = right). The generator puts objects on the
+ * diagonals, so "behind" and "left" overlap: each question's options hold one object of the asked
+ * region against objects clearly outside it (behind: |a| < 80 against |a| > 100; left: -170..-10
+ * against 10..170), which keeps the answer unique. */
 static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
                              sim_candidates *cs) {
   int cen = w->central_object;
