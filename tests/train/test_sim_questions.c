@@ -492,6 +492,45 @@ static int option_object(const hatch_sim_world *w, const hatch_sim_question *q, 
   return -1;
 }
 
+/* The in-picture relations, checked on the id render and the camera frame rather than by the
+ * generator's angles: image_side's answer is seen on the asked half of the picture and every
+ * distractor seen in it on the other half; image_relation's answer is seen and stands deeper than the
+ * named object (behind) or on the asked side of it, every distractor in front of it or on its other side. */
+static void check_image_relation(hatch_test_ctx *c, const hatch_sim_world *w, int view, const hatch_sim_question *q,
+                                 const int *px, const double *column, const char *id) {
+  int a = q->answer_object;
+  HATCH_EXPECT(c, px[a] > 0, "%s: the answer has no pixel in the view", id);
+  bool left = strstr(q->text, "left") != NULL, behind = strstr(q->text, "behind") != NULL;
+  int subject = -1;
+  const char *the = NULL, *mark = strchr(q->text, '?'); /* the last " the " before the question mark */
+  for (const char *p = strstr(q->text, " the "); p && mark && p < mark; p = strstr(p + 1, " the ")) the = p;
+  for (int o = 0; the && o < w->n_objects; o++)
+    if (!strncmp(the + 5, w->objects[o].name, strlen(w->objects[o].name)) && the[5 + strlen(w->objects[o].name)] == '?')
+      subject = o;
+  if (q->kind == HATCH_SIM_Q_IMAGE_RELATION)
+    HATCH_EXPECT(c, subject >= 0 && px[subject] * 100 >= 112 * 112, "%s: the named object is not in the picture", id);
+  double ps[3] = {0};
+  if (subject >= 0) hatch_sim_world_to_camera(&w->views[view], w->objects[subject].centre, ps);
+  for (int k = 0; k < q->n_options; k++) {
+    int ob = option_object(w, q, k);
+    HATCH_EXPECT(c, ob >= 0, "%s: option '%s' is no object", id, q->options[k]);
+    if (ob < 0) continue;
+    bool asked = k == q->answer;
+    if (q->kind == HATCH_SIM_Q_IMAGE_SIDE) {
+      if (px[ob] == 0) continue; /* a distractor out of the picture: on the other side, unseen */
+      bool on_left = column[ob] < 0;
+      HATCH_EXPECT(c, on_left == (asked == left), "%s: '%s' at column %.1f (%s)", id, q->options[k], column[ob],
+                   asked ? "answer" : "distractor");
+    } else if (subject >= 0) {
+      double p[3];
+      hatch_sim_world_to_camera(&w->views[view], w->objects[ob].centre, p);
+      double d = behind ? p[2] - ps[2] : left ? ps[0] - p[0] : p[0] - ps[0];
+      HATCH_EXPECT(c, asked ? d > 0 : d < 0, "%s: '%s' off by %.2f m (%s)", id, q->options[k], d,
+                   asked ? "answer" : "distractor");
+    }
+  }
+}
+
 static void test_grounding(hatch_test_ctx *c) {
   hatch_sim_stream_options o = {.seed = 77, .image_size = 112, .questions_per_world = 4, .n_samples = 160, .grounding = true};
   hatch_sim_stream *st = NULL;
@@ -505,7 +544,7 @@ static void test_grounding(hatch_test_ctx *c) {
     const hatch_sim_question *q = hatch_sim_stream_question(st);
     per_kind[q->kind]++, n++;
     letters[q->answer]++;
-    HATCH_EXPECT(c, q->kind == HATCH_SIM_Q_MAIN_OBJECT || q->kind == HATCH_SIM_Q_VISIBLE, "%s: kind %s", s.id,
+    HATCH_EXPECT(c, q->kind >= HATCH_SIM_Q_MAIN_OBJECT && q->kind < HATCH_SIM_Q_TEMPLATE_COUNT, "%s: kind %s", s.id,
                  hatch_sim_template_name(q->kind));
     HATCH_EXPECT(c, q->n_options >= 3 && option_object(w, q, q->answer) == q->answer_object, "%s: options", s.id);
     /* the view is the question's image number */
@@ -515,8 +554,14 @@ static void test_grounding(hatch_test_ctx *c) {
     HATCH_EXPECT(c, view == q->from && view >= 0 && view < w->n_views, "%s: asks about view %d, from %d", s.id, view, q->from);
     if (view < 0 || view >= w->n_views || hatch_sim_render_ids(w, view, ids) != HATCH_OK) continue;
     int px[HATCH_SIM_MAX_OBJECTS] = {0};
+    double column[HATCH_SIM_MAX_OBJECTS] = {0}; /* mean pixel column, image centre = 0, right positive */
     for (int i = 0; i < 112 * 112; i++)
-      if (ids[i] >= 0 && ids[i] < w->n_objects) px[ids[i]]++;
+      if (ids[i] >= 0 && ids[i] < w->n_objects) px[ids[i]]++, column[ids[i]] += i % 112 - 55.5;
+    for (int ob = 0; ob < w->n_objects; ob++) column[ob] = px[ob] ? column[ob] / px[ob] : 0;
+    if (q->kind == HATCH_SIM_Q_IMAGE_SIDE || q->kind == HATCH_SIM_Q_IMAGE_RELATION) {
+      check_image_relation(c, w, view, q, px, column, s.id);
+      continue;
+    }
     for (int k = 0; k < q->n_options; k++) {
       int ob = option_object(w, q, k);
       HATCH_EXPECT(c, ob >= 0, "%s: option '%s' is no object", s.id, q->options[k]);
@@ -531,8 +576,8 @@ static void test_grounding(hatch_test_ctx *c) {
   }
   hatch_train_sample_clear(&s);
   HATCH_EXPECT(c, n == 160, "stream gave %d samples", n);
-  HATCH_EXPECT(c, per_kind[HATCH_SIM_Q_MAIN_OBJECT] >= 40 && per_kind[HATCH_SIM_Q_VISIBLE] >= 40, "kinds %d / %d",
-               per_kind[HATCH_SIM_Q_MAIN_OBJECT], per_kind[HATCH_SIM_Q_VISIBLE]);
+  for (int k = HATCH_SIM_Q_MAIN_OBJECT; k < HATCH_SIM_Q_TEMPLATE_COUNT; k++)
+    HATCH_EXPECT(c, per_kind[k] >= 25, "%s: %d of %d", hatch_sim_template_name((hatch_sim_template)k), per_kind[k], n);
   for (int k = 0; k < 3; k++) HATCH_EXPECT(c, letters[k] >= 20, "letter %c: %d of %d", 'A' + k, letters[k], n);
   free(ids);
   hatch_sim_stream_destroy(st);

@@ -10,7 +10,7 @@
 
 const char *hatch_sim_template_name(hatch_sim_template t) {
   static const char *names[] = {"rotation_turn", "rotation_side", "among_behind", "among_side", "around_side",
-                                "closest", "main_object", "visible"};
+                                "closest", "main_object", "visible", "image_side", "image_relation"};
   return (unsigned)t < HATCH_SIM_Q_TEMPLATE_COUNT ? names[t] : "unknown";
 }
 
@@ -182,6 +182,19 @@ static int among_teacher_view(const hatch_sim_world *w, const hatch_sim_visibili
   return to >= 0 ? to : most >= 0 ? most : (i + 1) % w->n_views;
 }
 
+/* Whether world point p stands inside relation r (0 behind, 1 left, 2 right) of the object at pc
+ * (camera frame of cam), by the angle of p - pc in the camera's x-z plane (0 = behind, -90 = left):
+ * inside: behind |a| < 80, a side 10..170; clearly outside: |a| > 100, the other side's 10..170. */
+static void among_region(const hatch_sim_camera *cam, const double pc[3], const double p_world[3], int r, bool *in,
+                         bool *out) {
+  double p[3];
+  hatch_sim_world_to_camera(cam, p_world, p);
+  double a = atan2(p[0] - pc[0], p[2] - pc[2]) / (3.14159265358979323846 / 180.0);
+  double s = r == 1 ? -a : a; /* left: mirror so "inside" is 10..170 */
+  *in = r == 0 ? fabs(a) < 80 : (s >= 10 && s <= 170);
+  *out = r == 0 ? fabs(a) > 100 : (s <= -10 && s >= -170);
+}
+
 /* AMONG: where objects stand around the central one as seen from view i (angle of object - centre in
  * the camera's x-z plane: 0 = behind, -90 = left, +90 = right). The generator puts objects on the
  * diagonals, so "behind" and "left" overlap: each question's options hold one object of the asked
@@ -202,12 +215,8 @@ static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibilit
       int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, other[HATCH_SIM_MAX_OBJECTS], n_other = 0;
       for (int o = 0; o < w->n_objects; o++) {
         if (o == cen || !visible_any(vis, o)) continue;
-        double p[3];
-        hatch_sim_world_to_camera(&w->views[i], w->objects[o].centre, p);
-        double a = atan2(p[0] - pc[0], p[2] - pc[2]) / (3.14159265358979323846 / 180.0);
-        double s = r == 1 ? -a : a; /* left: mirror so "inside" is 10..170 */
-        bool in = r == 0 ? fabs(a) < 80 : (s >= 10 && s <= 170);
-        bool out = r == 0 ? fabs(a) > 100 : (s <= -10 && s >= -170);
+        bool in, out;
+        among_region(&w->views[i], pc, w->objects[o].centre, r, &in, &out);
         if (in) ans[n_ans++] = o;
         if (out) other[n_other++] = o;
       }
@@ -340,6 +349,78 @@ static void visible_candidates(const hatch_sim_world *w, const hatch_sim_visibil
   }
 }
 
+/* The object nearest the middle of view k (smallest |bearing|) among those covering >= 1% of it: what
+ * the view looks at (the central object in among rigs). -1 when none. */
+static int view_subject(const hatch_sim_world *w, const hatch_sim_visibility *vis, int k) {
+  int best = -1;
+  double best_b = 1e9;
+  for (int o = 0; o < w->n_objects; o++) {
+    if (vis->pixels[k][o] * 100 < vis->view_pixels[k]) continue;
+    double b = fabs(bearing(&w->views[k], w->objects[o].centre, NULL));
+    if (b < best_b) best_b = b, best = o;
+  }
+  return best;
+}
+
+/* IMAGE_SIDE: what view k shows on your left (right): one object seen in k at 10..60 deg to that side
+ * against objects clearly on the other side (those seen in k first). around_side after the action
+ * ends at view j asks this of image j when its answer is in the picture (36 of 48 held-out ones). */
+static void image_side_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
+                                  sim_candidates *cs) {
+  for (int k = 0; k < w->n_views; k++) {
+    double b[HATCH_SIM_MAX_OBJECTS];
+    for (int o = 0; o < w->n_objects; o++) b[o] = bearing(&w->views[k], w->objects[o].centre, NULL);
+    for (int side = -1; side <= 1; side += 2) {
+      int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, n_other = 0;
+      for (int o = 0; o < w->n_objects; o++) {
+        double s = b[o] * side;
+        if (visible_in(vis, k, o) && s >= 10 && s <= 60) ans[n_ans++] = o;
+        if (visible_any(vis, o) && s <= -10 && s >= -150) n_other++;
+      }
+      if (n_ans == 0 || n_other < 2) continue;
+      sim_candidate *c = cand_add(cs, HATCH_SIM_Q_IMAGE_SIDE, ans[rng_below(rng, n_ans)], k, (k + 1) % w->n_views);
+      if (!c) return;
+      snprintf(c->stem, sizeof c->stem, "In image %d, which object is to your %s?", k + 1, side > 0 ? "right" : "left");
+      for (int o = 0; o < w->n_objects; o++) {
+        double s = b[o] * side;
+        if (visible_any(vis, o) && s <= -10 && s >= -150) pool_add(c, o, visible_in(vis, k, o));
+      }
+    }
+  }
+}
+
+/* IMAGE_RELATION: where objects stand around the object view k looks at (view_subject), in the
+ * picture: behind it / to its left / right, by among's angles (among_candidates) in k's frame, with the
+ * answer seen in k. After an among action the answer stands behind the central object in the reached
+ * view: this is the question that view poses. */
+static void image_relation_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
+                                      sim_candidates *cs) {
+  static const char *const fmt[] = {"In image %d, what is behind the %s?",
+                                    "In image %d, which object is to the left of the %s?",
+                                    "In image %d, which object is to the right of the %s?"};
+  for (int k = 0; k < w->n_views; k++) {
+    int x = view_subject(w, vis, k);
+    if (x < 0) continue;
+    double px[3];
+    hatch_sim_world_to_camera(&w->views[k], w->objects[x].centre, px);
+    for (int r = 0; r < 3; r++) {
+      int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, other[HATCH_SIM_MAX_OBJECTS], n_other = 0;
+      for (int o = 0; o < w->n_objects; o++) {
+        if (o == x || !visible_any(vis, o)) continue;
+        bool in, out;
+        among_region(&w->views[k], px, w->objects[o].centre, r, &in, &out);
+        if (in && visible_in(vis, k, o)) ans[n_ans++] = o;
+        if (out) other[n_other++] = o;
+      }
+      if (n_ans == 0 || n_other < 2) continue;
+      sim_candidate *c = cand_add(cs, HATCH_SIM_Q_IMAGE_RELATION, ans[rng_below(rng, n_ans)], k, (k + 1) % w->n_views);
+      if (!c) return;
+      snprintf(c->stem, sizeof c->stem, fmt[r], k + 1, w->objects[x].name);
+      for (int i = 0; i < n_other; i++) pool_add(c, other[i], visible_in(vis, k, other[i]));
+    }
+  }
+}
+
 /* ---- questions -------------------------------------------------------------------------------- */
 
 static bool make_args_ok(const hatch_sim_world *world, const hatch_sim_visibility *vis, int max_questions,
@@ -395,6 +476,8 @@ hatch_status hatch_sim_grounding_questions_make(const hatch_sim_world *world, co
   cs.n = 0;
   uint64_t rng = seed ^ 0x6E0D0B1EC7ull;
   main_object_candidates(world, vis, &cs);
+  image_side_candidates(world, vis, &rng, &cs); /* before visible's up to views x objects */
+  image_relation_candidates(world, vis, &rng, &cs);
   visible_candidates(world, vis, &cs);
   *n_out = draw_questions(world, &cs, &rng, HATCH_SIM_Q_MAIN_OBJECT, HATCH_SIM_Q_TEMPLATE_COUNT - HATCH_SIM_Q_MAIN_OBJECT,
                           max_questions, out);

@@ -19,6 +19,13 @@
  *                    options: the other views' main objects, then other objects)
  *   visible         "Which of these objects can be seen in image 3?" (one object covering >= 1% of
  *                    the view against objects with no pixel in it)
+ *   image_side      "In image 2, which object is to your left?" (one object seen in the view 10..60
+ *                    deg to that side against objects clearly on the other side: around_side asked of
+ *                    the picture the action reaches)
+ *   image_relation  "In image 3, what is behind the red chair?" (also "to the left / right of"): the
+ *                    object the view looks at (nearest the middle, >= 1% of it) and among's angles in
+ *                    the view's frame, the answer seen in the view: what an among action's reached
+ *                    view asks. Since 2026-11-22; the ground stage draws the four round-robin.
  * "Directly in front" = the object filling the most pixels of the view the turn leads to (at least 1%
  * of the image and 1.3x the runner-up, else no question). Options (3-4) are objects of the same world
  * (for rotation: the objects that fill the other views), so no option is guessable from text alone;
@@ -65,6 +72,8 @@ typedef enum hatch_sim_template {
   HATCH_SIM_Q_CLOSEST,
   HATCH_SIM_Q_MAIN_OBJECT, /* grounding */
   HATCH_SIM_Q_VISIBLE,     /* grounding */
+  HATCH_SIM_Q_IMAGE_SIDE,  /* grounding */
+  HATCH_SIM_Q_IMAGE_RELATION, /* grounding */
   HATCH_SIM_Q_TEMPLATE_COUNT
 } hatch_sim_template;
 
