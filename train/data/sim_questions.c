@@ -21,11 +21,11 @@ uint64_t sim_rng_next(uint64_t *s) {
   return z ^ (z >> 31);
 }
 
-static int rng_below(uint64_t *s, int n) { return n <= 1 ? 0 : (int)(sim_rng_next(s) % (uint64_t)n); }
+int sim_rng_below(uint64_t *s, int n) { return n <= 1 ? 0 : (int)(sim_rng_next(s) % (uint64_t)n); }
 
 static void shuffle(uint64_t *s, int *a, int n) {
   for (int i = n - 1; i > 0; i--) {
-    int j = rng_below(s, i + 1), t = a[i];
+    int j = sim_rng_below(s, i + 1), t = a[i];
     a[i] = a[j], a[j] = t;
   }
 }
@@ -51,16 +51,16 @@ static int min_pixels(const hatch_sim_visibility *vis, int v) {
   return m < 4 ? 4 : m;
 }
 
-static bool visible_in(const hatch_sim_visibility *vis, int v, int o) { return vis->pixels[v][o] >= min_pixels(vis, v); }
+bool sim_visible_in(const hatch_sim_visibility *vis, int v, int o) { return vis->pixels[v][o] >= min_pixels(vis, v); }
 
-static bool visible_any(const hatch_sim_visibility *vis, int o) {
+bool sim_visible_any(const hatch_sim_visibility *vis, int o) {
   for (int v = 0; v < vis->n_views; v++)
-    if (visible_in(vis, v, o)) return true;
+    if (sim_visible_in(vis, v, o)) return true;
   return false;
 }
 
 /* The object filling the most pixels of view v: >= 1% of the image and 1.3x the runner-up; else -1. */
-static int dominant(const hatch_sim_visibility *vis, int v) {
+int sim_dominant(const hatch_sim_visibility *vis, int v) {
   int best = -1, b = 0, second = 0;
   for (int o = 0; o < vis->n_objects; o++) {
     int p = vis->pixels[v][o];
@@ -72,7 +72,7 @@ static int dominant(const hatch_sim_visibility *vis, int v) {
 }
 
 /* Bearing of a world point seen from a camera, degrees, right positive, (-180, 180]. */
-static double bearing(const hatch_sim_camera *cam, const double p[3], double *depth) {
+double sim_bearing(const hatch_sim_camera *cam, const double p[3], double *depth) {
   double c[3];
   hatch_sim_world_to_camera(cam, p, c);
   if (depth) *depth = c[2];
@@ -92,7 +92,7 @@ static int view_turned(const hatch_sim_world *w, int from, double turn) {
 
 /* ---- candidates ------------------------------------------------------------------------------ */
 
-static sim_candidate *cand_add(sim_candidates *cs, hatch_sim_template kind, int answer, int from, int to) {
+sim_candidate *sim_cand_add(sim_candidates *cs, hatch_sim_template kind, int answer, int from, int to) {
   if (cs->n >= SIM_MAX_CANDIDATES) return NULL;
   sim_candidate *c = &cs->items[cs->n++];
   memset(c, 0, sizeof *c);
@@ -100,7 +100,7 @@ static sim_candidate *cand_add(sim_candidates *cs, hatch_sim_template kind, int 
   return c;
 }
 
-static void pool_add(sim_candidate *c, int o, bool preferred) {
+void sim_pool_add(sim_candidate *c, int o, bool preferred) {
   if (o < 0 || o == c->answer) return;
   for (int i = 0; i < c->n_pref; i++)
     if (c->pref[i] == o) return;
@@ -114,7 +114,7 @@ static void pool_add(sim_candidate *c, int o, bool preferred) {
   else c->rest[c->n_rest++] = o;
 }
 
-static bool cand_usable(const sim_candidate *c) { return c->n_pref + c->n_rest >= 2; }
+bool sim_cand_usable(const sim_candidate *c) { return c->n_pref + c->n_rest >= 2; }
 
 static void rotation_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
   static const struct { double turn; const char *say; } turns[] = {
@@ -126,11 +126,11 @@ static void rotation_candidates(const hatch_sim_world *w, const hatch_sim_visibi
       for (int s = -1; s < 3; s++) {
         if (s >= 0 && t == 2) continue; /* rotation_side: a 90-degree turn then a side */
         double net = turns[t].turn + (s >= 0 ? sides[s].turn : 0);
-        int j = view_turned(w, i, net), a = j < 0 ? -1 : dominant(vis, j);
+        int j = view_turned(w, i, net), a = j < 0 ? -1 : sim_dominant(vis, j);
         if (a < 0) continue;
         int to = j != i ? j : view_turned(w, i, turns[t].turn);
         if (to < 0 || to == i) continue;
-        sim_candidate *c = cand_add(cs, s < 0 ? HATCH_SIM_Q_ROTATION_TURN : HATCH_SIM_Q_ROTATION_SIDE, a, i, to);
+        sim_candidate *c = sim_cand_add(cs, s < 0 ? HATCH_SIM_Q_ROTATION_TURN : HATCH_SIM_Q_ROTATION_SIDE, a, i, to);
         if (!c) return;
         if (s < 0)
           snprintf(c->stem, sizeof c->stem,
@@ -141,10 +141,10 @@ static void rotation_candidates(const hatch_sim_world *w, const hatch_sim_visibi
                    "You are standing at the viewpoint of image %d. If you %s, which object will be %s?", i + 1,
                    turns[t].say, sides[s].say);
         /* Distractors: what fills the other views, so every option is some view's main object. */
-        for (int v = 0; v < w->n_views; v++) pool_add(c, dominant(vis, v), true);
+        for (int v = 0; v < w->n_views; v++) sim_pool_add(c, sim_dominant(vis, v), true);
         for (int o = 0; o < w->n_objects; o++)
-          if (visible_any(vis, o)) pool_add(c, o, false);
-        if (!cand_usable(c)) cs->n--;
+          if (sim_visible_any(vis, o)) sim_pool_add(c, o, false);
+        if (!sim_cand_usable(c)) cs->n--;
       }
     }
   }
@@ -170,7 +170,7 @@ static int among_teacher_view(const hatch_sim_world *w, const hatch_sim_visibili
   for (int v = 0; v < w->n_views; v++) {
     if (v == i || vis->pixels[v][answer] == 0) continue;
     if (most < 0 || vis->pixels[v][answer] > vis->pixels[most][answer]) most = v;
-    if (!visible_in(vis, v, answer)) continue;
+    if (!sim_visible_in(vis, v, answer)) continue;
     double pv[3];
     hatch_sim_world_to_camera(&w->views[i], w->views[v].position, pv);
     double lx = pc[0] - pv[0], lz = pc[2] - pv[2], ln = hypot(lx, lz);
@@ -185,7 +185,7 @@ static int among_teacher_view(const hatch_sim_world *w, const hatch_sim_visibili
 /* Whether world point p stands inside relation r (0 behind, 1 left, 2 right) of the object at pc
  * (camera frame of cam), by the angle of p - pc in the camera's x-z plane (0 = behind, -90 = left):
  * inside: behind |a| < 80, a side 10..170; clearly outside: |a| > 100, the other side's 10..170. */
-static void among_region(const hatch_sim_camera *cam, const double pc[3], const double p_world[3], int r, bool *in,
+void sim_among_region(const hatch_sim_camera *cam, const double pc[3], const double p_world[3], int r, bool *in,
                          bool *out) {
   double p[3];
   hatch_sim_world_to_camera(cam, p_world, p);
@@ -214,18 +214,18 @@ static void among_candidates(const hatch_sim_world *w, const hatch_sim_visibilit
     for (int r = 0; r < 3; r++) {
       int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, other[HATCH_SIM_MAX_OBJECTS], n_other = 0;
       for (int o = 0; o < w->n_objects; o++) {
-        if (o == cen || !visible_any(vis, o)) continue;
+        if (o == cen || !sim_visible_any(vis, o)) continue;
         bool in, out;
-        among_region(&w->views[i], pc, w->objects[o].centre, r, &in, &out);
+        sim_among_region(&w->views[i], pc, w->objects[o].centre, r, &in, &out);
         if (in) ans[n_ans++] = o;
         if (out) other[n_other++] = o;
       }
       if (n_ans == 0 || n_other < 2) continue;
-      int a = ans[rng_below(rng, n_ans)];
-      sim_candidate *c = cand_add(cs, rel[r].kind, a, i, among_teacher_view(w, vis, i, a, r));
+      int a = ans[sim_rng_below(rng, n_ans)];
+      sim_candidate *c = sim_cand_add(cs, rel[r].kind, a, i, among_teacher_view(w, vis, i, a, r));
       if (!c) return;
       snprintf(c->stem, sizeof c->stem, rel[r].fmt, i + 1, w->objects[cen].name);
-      for (int k = 0; k < n_other; k++) pool_add(c, other[k], true);
+      for (int k = 0; k < n_other; k++) sim_pool_add(c, other[k], true);
     }
   }
 }
@@ -238,25 +238,25 @@ static void side_candidates(const hatch_sim_world *w, const hatch_sim_visibility
     for (int j = 0; j < w->n_views; j++) {
       if (i == j) continue;
       double b[HATCH_SIM_MAX_OBJECTS];
-      for (int o = 0; o < w->n_objects; o++) b[o] = bearing(&w->views[j], w->objects[o].centre, NULL);
+      for (int o = 0; o < w->n_objects; o++) b[o] = sim_bearing(&w->views[j], w->objects[o].centre, NULL);
       for (int side = -1; side <= 1; side += 2) {
         int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, n_other = 0;
         for (int o = 0; o < w->n_objects; o++) {
-          if (!visible_any(vis, o)) continue;
+          if (!sim_visible_any(vis, o)) continue;
           double s = b[o] * side;
           if (s >= 10 && s <= 150) ans[n_ans++] = o;
           if (s <= -10 && s >= -150) n_other++;
         }
         if (n_ans == 0 || n_other < 2) continue;
-        int a = ans[rng_below(rng, n_ans)];
-        sim_candidate *c = cand_add(cs, HATCH_SIM_Q_AROUND_SIDE, a, i, j);
+        int a = ans[sim_rng_below(rng, n_ans)];
+        sim_candidate *c = sim_cand_add(cs, HATCH_SIM_Q_AROUND_SIDE, a, i, j);
         if (!c) return;
         snprintf(c->stem, sizeof c->stem,
                  "After moving from the viewpoint of image %d to the viewpoint of image %d, which object is to your %s?",
                  i + 1, j + 1, side > 0 ? "right" : "left");
         for (int o = 0; o < w->n_objects; o++) {
           double s = b[o] * side;
-          if (visible_any(vis, o) && s <= -10 && s >= -150) pool_add(c, o, true);
+          if (sim_visible_any(vis, o) && s <= -10 && s >= -150) sim_pool_add(c, o, true);
         }
       }
     }
@@ -272,15 +272,15 @@ static void closest_candidates(const hatch_sim_world *w, const hatch_sim_visibil
     double z[HATCH_SIM_MAX_OBJECTS];
     int best = -1;
     for (int o = 0; o < w->n_objects; o++) {
-      bearing(&w->views[j], w->objects[o].centre, &z[o]);
-      if (visible_in(vis, j, o) && z[o] > 0 && (best < 0 || z[o] < z[best])) best = o;
+      sim_bearing(&w->views[j], w->objects[o].centre, &z[o]);
+      if (sim_visible_in(vis, j, o) && z[o] > 0 && (best < 0 || z[o] < z[best])) best = o;
     }
     if (best < 0) continue;
-    sim_candidate *c = cand_add(cs, HATCH_SIM_Q_CLOSEST, best, (j + 1) % w->n_views, j);
+    sim_candidate *c = sim_cand_add(cs, HATCH_SIM_Q_CLOSEST, best, (j + 1) % w->n_views, j);
     if (!c) return;
     snprintf(c->stem, sizeof c->stem, "Which object is closest to the camera in image %d?", j + 1);
     for (int o = 0; o < w->n_objects; o++)
-      if (o != best && visible_in(vis, j, o) && z[o] >= 1.2 * z[best]) pool_add(c, o, true);
+      if (o != best && sim_visible_in(vis, j, o) && z[o] >= 1.2 * z[best]) sim_pool_add(c, o, true);
     if (c->n_pref < 2) cs->n--;
   }
 }
@@ -309,7 +309,7 @@ static void finish(const hatch_sim_world *w, const sim_candidate *c, uint64_t *r
   memset(q, 0, sizeof *q);
   q->kind = c->kind, q->from = c->from, q->to = c->to, q->answer_object = c->answer;
   q->n_options = n_d + 1;
-  q->answer = rng_below(rng, q->n_options);
+  q->answer = sim_rng_below(rng, q->n_options);
   for (int k = 0, d = 0; k < q->n_options; k++)
     sim_option_text(&w->objects[k == q->answer ? c->answer : distract[d++]], q->options[k]);
   size_t len = (size_t)snprintf(q->text, sizeof q->text, "%s", c->stem);
@@ -317,113 +317,9 @@ static void finish(const hatch_sim_world *w, const sim_candidate *c, uint64_t *r
     len += (size_t)snprintf(q->text + len, sizeof q->text - len, " %c. %s", 'A' + k, q->options[k]);
 }
 
-/* ---- grounding candidates ------------------------------------------------------------------ */
-
-static void main_object_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
-  for (int v = 0; v < w->n_views; v++) {
-    int a = dominant(vis, v);
-    if (a < 0) continue;
-    sim_candidate *c = cand_add(cs, HATCH_SIM_Q_MAIN_OBJECT, a, v, (v + 1) % w->n_views);
-    if (!c) return;
-    snprintf(c->stem, sizeof c->stem, "Which object fills the largest part of image %d?", v + 1);
-    for (int u = 0; u < w->n_views; u++) pool_add(c, dominant(vis, u), true);
-    for (int o = 0; o < w->n_objects; o++)
-      if (visible_any(vis, o)) pool_add(c, o, false);
-    if (!cand_usable(c)) cs->n--;
-  }
-}
-
-/* One candidate per view and clearly visible object (>= 1% of the view), against objects with no
- * pixel in the view (those seen in other views first). */
-static void visible_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, sim_candidates *cs) {
-  for (int v = 0; v < w->n_views; v++) {
-    for (int a = 0; a < w->n_objects; a++) {
-      if (vis->pixels[v][a] * 100 < vis->view_pixels[v]) continue;
-      sim_candidate *c = cand_add(cs, HATCH_SIM_Q_VISIBLE, a, v, (v + 1) % w->n_views);
-      if (!c) return;
-      snprintf(c->stem, sizeof c->stem, "Which of these objects can be seen in image %d?", v + 1);
-      for (int o = 0; o < w->n_objects; o++)
-        if (vis->pixels[v][o] == 0) pool_add(c, o, visible_any(vis, o));
-      if (!cand_usable(c)) cs->n--;
-    }
-  }
-}
-
-/* The object nearest the middle of view k (smallest |bearing|) among those covering >= 1% of it: what
- * the view looks at (the central object in among rigs). -1 when none. */
-static int view_subject(const hatch_sim_world *w, const hatch_sim_visibility *vis, int k) {
-  int best = -1;
-  double best_b = 1e9;
-  for (int o = 0; o < w->n_objects; o++) {
-    if (vis->pixels[k][o] * 100 < vis->view_pixels[k]) continue;
-    double b = fabs(bearing(&w->views[k], w->objects[o].centre, NULL));
-    if (b < best_b) best_b = b, best = o;
-  }
-  return best;
-}
-
-/* IMAGE_SIDE: what view k shows on your left (right): one object seen in k at 10..60 deg to that side
- * against objects clearly on the other side (those seen in k first). around_side after the action
- * ends at view j asks this of image j when its answer is in the picture (36 of 48 held-out ones). */
-static void image_side_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
-                                  sim_candidates *cs) {
-  for (int k = 0; k < w->n_views; k++) {
-    double b[HATCH_SIM_MAX_OBJECTS];
-    for (int o = 0; o < w->n_objects; o++) b[o] = bearing(&w->views[k], w->objects[o].centre, NULL);
-    for (int side = -1; side <= 1; side += 2) {
-      int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, n_other = 0;
-      for (int o = 0; o < w->n_objects; o++) {
-        double s = b[o] * side;
-        if (visible_in(vis, k, o) && s >= 10 && s <= 60) ans[n_ans++] = o;
-        if (visible_any(vis, o) && s <= -10 && s >= -150) n_other++;
-      }
-      if (n_ans == 0 || n_other < 2) continue;
-      sim_candidate *c = cand_add(cs, HATCH_SIM_Q_IMAGE_SIDE, ans[rng_below(rng, n_ans)], k, (k + 1) % w->n_views);
-      if (!c) return;
-      snprintf(c->stem, sizeof c->stem, "In image %d, which object is to your %s?", k + 1, side > 0 ? "right" : "left");
-      for (int o = 0; o < w->n_objects; o++) {
-        double s = b[o] * side;
-        if (visible_any(vis, o) && s <= -10 && s >= -150) pool_add(c, o, visible_in(vis, k, o));
-      }
-    }
-  }
-}
-
-/* IMAGE_RELATION: where objects stand around the object view k looks at (view_subject), in the
- * picture: behind it / to its left / right, by among's angles (among_candidates) in k's frame, with the
- * answer seen in k. After an among action the answer stands behind the central object in the reached
- * view: this is the question that view poses. */
-static void image_relation_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
-                                      sim_candidates *cs) {
-  static const char *const fmt[] = {"In image %d, what is behind the %s?",
-                                    "In image %d, which object is to the left of the %s?",
-                                    "In image %d, which object is to the right of the %s?"};
-  for (int k = 0; k < w->n_views; k++) {
-    int x = view_subject(w, vis, k);
-    if (x < 0) continue;
-    double px[3];
-    hatch_sim_world_to_camera(&w->views[k], w->objects[x].centre, px);
-    for (int r = 0; r < 3; r++) {
-      int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, other[HATCH_SIM_MAX_OBJECTS], n_other = 0;
-      for (int o = 0; o < w->n_objects; o++) {
-        if (o == x || !visible_any(vis, o)) continue;
-        bool in, out;
-        among_region(&w->views[k], px, w->objects[o].centre, r, &in, &out);
-        if (in && visible_in(vis, k, o)) ans[n_ans++] = o;
-        if (out) other[n_other++] = o;
-      }
-      if (n_ans == 0 || n_other < 2) continue;
-      sim_candidate *c = cand_add(cs, HATCH_SIM_Q_IMAGE_RELATION, ans[rng_below(rng, n_ans)], k, (k + 1) % w->n_views);
-      if (!c) return;
-      snprintf(c->stem, sizeof c->stem, fmt[r], k + 1, w->objects[x].name);
-      for (int i = 0; i < n_other; i++) pool_add(c, other[i], visible_in(vis, k, other[i]));
-    }
-  }
-}
-
 /* ---- questions -------------------------------------------------------------------------------- */
 
-static bool make_args_ok(const hatch_sim_world *world, const hatch_sim_visibility *vis, int max_questions,
+bool sim_make_args_ok(const hatch_sim_world *world, const hatch_sim_visibility *vis, int max_questions,
                          const hatch_sim_question *out, const int *n_out) {
   return world && vis && out && n_out && max_questions >= 0 && max_questions <= HATCH_SIM_MAX_QUESTIONS &&
          world->n_views >= 2 && world->n_views <= HATCH_SIM_MAX_VIEWS && world->n_objects >= 0 &&
@@ -432,17 +328,17 @@ static bool make_args_ok(const hatch_sim_world *world, const hatch_sim_visibilit
 }
 
 /* Round-robin over templates [first, first + count) that have candidates, from a random one. */
-static int draw_questions(const hatch_sim_world *w, const sim_candidates *cs, uint64_t *rng, int first, int count,
+int sim_draw_questions(const hatch_sim_world *w, const sim_candidates *cs, uint64_t *rng, int first, int count,
                           int max_questions, hatch_sim_question *out) {
   bool used[SIM_MAX_CANDIDATES] = {false};
-  int start = rng_below(rng, count), n = 0, left = cs->n;
+  int start = sim_rng_below(rng, count), n = 0, left = cs->n;
   for (int round = 0; n < max_questions && left > 0; round++) {
     hatch_sim_template t = (hatch_sim_template)(first + (start + round) % count);
     int idx[SIM_MAX_CANDIDATES], m = 0;
     for (int i = 0; i < cs->n; i++)
       if (!used[i] && cs->items[i].kind == t) idx[m++] = i;
     if (m == 0) continue;
-    int pick = idx[rng_below(rng, m)];
+    int pick = idx[sim_rng_below(rng, m)];
     used[pick] = true, left--;
     finish(w, &cs->items[pick], rng, &out[n++]);
   }
@@ -452,7 +348,7 @@ static int draw_questions(const hatch_sim_world *w, const sim_candidates *cs, ui
 hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis, uint64_t seed,
                                       int max_questions, hatch_sim_question *out, int *n_out) {
   if (n_out) *n_out = 0;
-  if (!make_args_ok(world, vis, max_questions, out, n_out)) return HATCH_ERR_INVALID_ARGUMENT;
+  if (!sim_make_args_ok(world, vis, max_questions, out, n_out)) return HATCH_ERR_INVALID_ARGUMENT;
   sim_candidates cs; /* ~100 KB on the stack: reentrant, no allocation */
   cs.n = 0;
   uint64_t rng = seed ^ 0xA5A5F00DCAFEull;
@@ -464,22 +360,6 @@ hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_
   default: return HATCH_ERR_INVALID_ARGUMENT;
   }
   closest_candidates(world, vis, &cs);
-  *n_out = draw_questions(world, &cs, &rng, 0, HATCH_SIM_Q_SPATIAL_COUNT, max_questions, out);
-  return HATCH_OK;
-}
-
-hatch_status hatch_sim_grounding_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis,
-                                                uint64_t seed, int max_questions, hatch_sim_question *out, int *n_out) {
-  if (n_out) *n_out = 0;
-  if (!make_args_ok(world, vis, max_questions, out, n_out)) return HATCH_ERR_INVALID_ARGUMENT;
-  sim_candidates cs;
-  cs.n = 0;
-  uint64_t rng = seed ^ 0x6E0D0B1EC7ull;
-  main_object_candidates(world, vis, &cs);
-  image_side_candidates(world, vis, &rng, &cs); /* before visible's up to views x objects */
-  image_relation_candidates(world, vis, &rng, &cs);
-  visible_candidates(world, vis, &cs);
-  *n_out = draw_questions(world, &cs, &rng, HATCH_SIM_Q_MAIN_OBJECT, HATCH_SIM_Q_TEMPLATE_COUNT - HATCH_SIM_Q_MAIN_OBJECT,
-                          max_questions, out);
+  *n_out = sim_draw_questions(world, &cs, &rng, 0, HATCH_SIM_Q_SPATIAL_COUNT, max_questions, out);
   return HATCH_OK;
 }
