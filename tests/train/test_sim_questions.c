@@ -494,8 +494,9 @@ static int option_object(const hatch_sim_world *w, const hatch_sim_question *q, 
 
 /* The in-picture relations, checked on the id render and the camera frame rather than by the
  * generator's angles: image_side's answer is seen on the asked half of the picture and every
- * distractor seen in it on the other half; image_relation's answer is seen and stands deeper than the
- * named object (behind) or on the asked side of it, every distractor in front of it or on its other side. */
+ * distractor seen in it on the other half; image_relation's answer is seen and stands farther along the
+ * line of sight than the named object (behind) or across it on the asked side, drawn on that side of
+ * it, every distractor in front of it or on its other side. */
 static void check_image_relation(hatch_test_ctx *c, const hatch_sim_world *w, int view, const hatch_sim_question *q,
                                  const int *px, const double *column, const char *id) {
   int a = q->answer_object;
@@ -522,11 +523,17 @@ static void check_image_relation(hatch_test_ctx *c, const hatch_sim_world *w, in
       HATCH_EXPECT(c, on_left == (asked == left), "%s: '%s' at column %.1f (%s)", id, q->options[k], column[ob],
                    asked ? "answer" : "distractor");
     } else if (subject >= 0) {
-      double p[3];
+      /* along the line of sight to the named object (behind) or across it, right positive */
+      double p[3], n = hypot(ps[0], ps[2]), ux = ps[0] / n, uz = ps[2] / n;
       hatch_sim_world_to_camera(&w->views[view], w->objects[ob].centre, p);
-      double d = behind ? p[2] - ps[2] : left ? ps[0] - p[0] : p[0] - ps[0];
+      double along = (p[0] - ps[0]) * ux + (p[2] - ps[2]) * uz, across = (p[0] - ps[0]) * uz - (p[2] - ps[2]) * ux;
+      double d = behind ? along : left ? -across : across;
       HATCH_EXPECT(c, asked ? d > 0 : d < 0, "%s: '%s' off by %.2f m (%s)", id, q->options[k], d,
                    asked ? "answer" : "distractor");
+      if (!behind && px[ob] > 0) /* and drawn on that side of it */
+        HATCH_EXPECT(c, ((column[ob] - column[subject]) * (left ? -1 : 1) > 0) == asked,
+                     "%s: '%s' drawn at column %.1f, the %s at %.1f", id, q->options[k], column[ob],
+                     w->objects[subject].name, column[subject]);
     }
   }
 }

@@ -51,11 +51,22 @@ static int view_subject(const hatch_sim_world *w, const hatch_sim_visibility *vi
   return best;
 }
 
+/* Whether object o, where view k shows it, is drawn on side `side` (+1 right, -1 left) of pixel column
+ * ref: its pixels' mean column. Objects with no pixel in k pass (only the geometry places them). */
+static bool drawn_on_side(const hatch_sim_visibility *vis, int k, int o, double ref, int side) {
+  if (vis->pixels[k][o] <= 0) return true;
+  return (vis->column_sum[k][o] / vis->pixels[k][o] - ref) * side > 0;
+}
+
+static double centre_column(const hatch_sim_world *w) { return 0.5 * (w->views[0].width - 1); }
+
 /* IMAGE_SIDE: what view k shows on your left (right): one object seen in k at 10..60 deg to that side
- * against objects clearly on the other side (those seen in k first). around_side after the action
- * ends at view j asks this of image j when its answer is in the picture (36 of 48 held-out ones). */
+ * against objects clearly on the other side (those seen in k first); every object the question names
+ * is also drawn on its side of the picture's middle column. around_side after the action ends at view
+ * j asks this of image j when its answer is in the picture (36 of 48 held-out ones). */
 static void image_side_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
                                   sim_candidates *cs) {
+  double mid = centre_column(w);
   for (int k = 0; k < w->n_views; k++) {
     double b[HATCH_SIM_MAX_OBJECTS];
     for (int o = 0; o < w->n_objects; o++) b[o] = sim_bearing(&w->views[k], w->objects[o].centre, NULL);
@@ -63,8 +74,9 @@ static void image_side_candidates(const hatch_sim_world *w, const hatch_sim_visi
       int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, n_other = 0;
       for (int o = 0; o < w->n_objects; o++) {
         double s = b[o] * side;
-        if (sim_visible_in(vis, k, o) && s >= 10 && s <= 60) ans[n_ans++] = o;
-        if (sim_visible_any(vis, o) && s <= -10 && s >= -150) n_other++;
+        bool drawn_in = drawn_on_side(vis, k, o, mid, side), drawn_out = drawn_on_side(vis, k, o, mid, -side);
+        if (sim_visible_in(vis, k, o) && s >= 10 && s <= 60 && drawn_in) ans[n_ans++] = o;
+        if (sim_visible_any(vis, o) && s <= -10 && s >= -150 && drawn_out) n_other++;
       }
       if (n_ans == 0 || n_other < 2) continue;
       sim_candidate *c = sim_cand_add(cs, HATCH_SIM_Q_IMAGE_SIDE, ans[sim_rng_below(rng, n_ans)], k, (k + 1) % w->n_views);
@@ -72,16 +84,18 @@ static void image_side_candidates(const hatch_sim_world *w, const hatch_sim_visi
       snprintf(c->stem, sizeof c->stem, "In image %d, which object is to your %s?", k + 1, side > 0 ? "right" : "left");
       for (int o = 0; o < w->n_objects; o++) {
         double s = b[o] * side;
-        if (sim_visible_any(vis, o) && s <= -10 && s >= -150) sim_pool_add(c, o, sim_visible_in(vis, k, o));
+        if (sim_visible_any(vis, o) && s <= -10 && s >= -150 && drawn_on_side(vis, k, o, mid, -side))
+          sim_pool_add(c, o, sim_visible_in(vis, k, o));
       }
     }
   }
 }
 
 /* IMAGE_RELATION: where objects stand around the object view k looks at (view_subject), in the
- * picture: behind it / to its left / right, by among's angles (among_candidates) in k's frame, with the
- * answer seen in k. After an among action the answer stands behind the central object in the reached
- * view: this is the question that view poses. */
+ * picture: behind it / to its left / right, by among's angles from the line of sight to it
+ * (sim_among_region), with the answer seen in k; for left / right every object the question names is
+ * also drawn on its side of the subject's pixels. After an among action the answer stands behind the
+ * central object in the reached view: this is the question that view poses. */
 static void image_relation_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
                                       sim_candidates *cs) {
   static const char *const fmt[] = {"In image %d, what is behind the %s?",
@@ -90,7 +104,7 @@ static void image_relation_candidates(const hatch_sim_world *w, const hatch_sim_
   for (int k = 0; k < w->n_views; k++) {
     int x = view_subject(w, vis, k);
     if (x < 0) continue;
-    double px[3];
+    double px[3], ref = vis->column_sum[k][x] / vis->pixels[k][x]; /* the subject's pixel column */
     hatch_sim_world_to_camera(&w->views[k], w->objects[x].centre, px);
     for (int r = 0; r < 3; r++) {
       int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, other[HATCH_SIM_MAX_OBJECTS], n_other = 0;
@@ -98,6 +112,8 @@ static void image_relation_candidates(const hatch_sim_world *w, const hatch_sim_
         if (o == x || !sim_visible_any(vis, o)) continue;
         bool in, out;
         sim_among_region(&w->views[k], px, w->objects[o].centre, r, &in, &out);
+        int side = r == 1 ? -1 : 1; /* left, right; behind: no picture order */
+        if (r != 0) in = in && drawn_on_side(vis, k, o, ref, side), out = out && drawn_on_side(vis, k, o, ref, -side);
         if (in && sim_visible_in(vis, k, o)) ans[n_ans++] = o;
         if (out) other[n_other++] = o;
       }

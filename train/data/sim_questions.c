@@ -183,13 +183,15 @@ static int among_teacher_view(const hatch_sim_world *w, const hatch_sim_visibili
 }
 
 /* Whether world point p stands inside relation r (0 behind, 1 left, 2 right) of the object at pc
- * (camera frame of cam), by the angle of p - pc in the camera's x-z plane (0 = behind, -90 = left):
- * inside: behind |a| < 80, a side 10..170; clearly outside: |a| > 100, the other side's 10..170. */
+ * (camera frame of cam), by the angle of p - pc in the x-z plane, measured from the line of sight to
+ * pc (0 = behind, farther along it; -90 = left): inside: behind |a| < 80, a side 10..170; clearly
+ * outside: |a| > 100, the other side's 10..170. Among's views look at the central object, where the
+ * line of sight is the camera's axis. */
 void sim_among_region(const hatch_sim_camera *cam, const double pc[3], const double p_world[3], int r, bool *in,
-                         bool *out) {
+                      bool *out) {
   double p[3];
   hatch_sim_world_to_camera(cam, p_world, p);
-  double a = atan2(p[0] - pc[0], p[2] - pc[2]) / (3.14159265358979323846 / 180.0);
+  double a = sim_wrap_deg((atan2(p[0] - pc[0], p[2] - pc[2]) - atan2(pc[0], pc[2])) / (3.14159265358979323846 / 180.0));
   double s = r == 1 ? -a : a; /* left: mirror so "inside" is 10..170 */
   *in = r == 0 ? fabs(a) < 80 : (s >= 10 && s <= 170);
   *out = r == 0 ? fabs(a) > 100 : (s <= -10 && s >= -170);

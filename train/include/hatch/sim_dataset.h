@@ -116,7 +116,8 @@ typedef struct hatch_sim_question {
  * hatch_sim_visibility_add_ids or _from_geometry. HATCH_ERR_INVALID_ARGUMENT for bad arguments. */
 hatch_status hatch_sim_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis, uint64_t seed,
                                       int max_questions, hatch_sim_question *out, int *n_out);
-/* The same for the grounding templates (main_object, visible), round-robin over both. */
+/* The same for the grounding templates (main_object, visible, image_side, image_relation), round-robin
+ * over the four. */
 hatch_status hatch_sim_grounding_questions_make(const hatch_sim_world *world, const hatch_sim_visibility *vis,
                                                 uint64_t seed, int max_questions, hatch_sim_question *out, int *n_out);
 
