@@ -58,35 +58,26 @@ static bool drawn_on_side(const hatch_sim_visibility *vis, int k, int o, double 
   return (vis->column_sum[k][o] / vis->pixels[k][o] - ref) * side > 0;
 }
 
-static double centre_column(const hatch_sim_world *w) { return 0.5 * (w->views[0].width - 1); }
-
 /* IMAGE_SIDE: what view k shows on your left (right): one object seen in k at 10..60 deg to that side
  * against objects clearly on the other side (those seen in k first); every object the question names
  * is also drawn on its side of the picture's middle column. around_side after the action ends at view
  * j asks this of image j when its answer is in the picture (36 of 48 held-out ones). */
 static void image_side_candidates(const hatch_sim_world *w, const hatch_sim_visibility *vis, uint64_t *rng,
                                   sim_candidates *cs) {
-  double mid = centre_column(w);
   for (int k = 0; k < w->n_views; k++) {
-    double b[HATCH_SIM_MAX_OBJECTS];
-    for (int o = 0; o < w->n_objects; o++) b[o] = sim_bearing(&w->views[k], w->objects[o].centre, NULL);
+    double mid = 0.5 * (w->views[k].width - 1); /* the picture's middle column */
     for (int side = -1; side <= 1; side += 2) {
-      int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, n_other = 0;
+      int ans[HATCH_SIM_MAX_OBJECTS], n_ans = 0, other[HATCH_SIM_MAX_OBJECTS], n_other = 0;
       for (int o = 0; o < w->n_objects; o++) {
-        double s = b[o] * side;
-        bool drawn_in = drawn_on_side(vis, k, o, mid, side), drawn_out = drawn_on_side(vis, k, o, mid, -side);
-        if (sim_visible_in(vis, k, o) && s >= 10 && s <= 60 && drawn_in) ans[n_ans++] = o;
-        if (sim_visible_any(vis, o) && s <= -10 && s >= -150 && drawn_out) n_other++;
+        double s = sim_bearing(&w->views[k], w->objects[o].centre, NULL) * side;
+        if (sim_visible_in(vis, k, o) && s >= 10 && s <= 60 && drawn_on_side(vis, k, o, mid, side)) ans[n_ans++] = o;
+        if (sim_visible_any(vis, o) && s <= -10 && s >= -150 && drawn_on_side(vis, k, o, mid, -side)) other[n_other++] = o;
       }
       if (n_ans == 0 || n_other < 2) continue;
       sim_candidate *c = sim_cand_add(cs, HATCH_SIM_Q_IMAGE_SIDE, ans[sim_rng_below(rng, n_ans)], k, (k + 1) % w->n_views);
       if (!c) return;
       snprintf(c->stem, sizeof c->stem, "In image %d, which object is to your %s?", k + 1, side > 0 ? "right" : "left");
-      for (int o = 0; o < w->n_objects; o++) {
-        double s = b[o] * side;
-        if (sim_visible_any(vis, o) && s <= -10 && s >= -150 && drawn_on_side(vis, k, o, mid, -side))
-          sim_pool_add(c, o, sim_visible_in(vis, k, o));
-      }
+      for (int i = 0; i < n_other; i++) sim_pool_add(c, other[i], sim_visible_in(vis, k, other[i]));
     }
   }
 }
@@ -138,6 +129,6 @@ hatch_status hatch_sim_grounding_questions_make(const hatch_sim_world *world, co
   image_relation_candidates(world, vis, &rng, &cs);
   visible_candidates(world, vis, &cs);
   *n_out = sim_draw_questions(world, &cs, &rng, HATCH_SIM_Q_MAIN_OBJECT, HATCH_SIM_Q_TEMPLATE_COUNT - HATCH_SIM_Q_MAIN_OBJECT,
-                          max_questions, out);
+                              max_questions, out);
   return HATCH_OK;
 }

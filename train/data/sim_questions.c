@@ -197,8 +197,8 @@ void sim_among_region(const hatch_sim_camera *cam, const double pc[3], const dou
   *out = r == 0 ? fabs(a) > 100 : (s <= -10 && s >= -170);
 }
 
-/* AMONG: where objects stand around the central one as seen from view i (angle of object - centre in
- * the camera's x-z plane: 0 = behind, -90 = left, +90 = right). The generator puts objects on the
+/* AMONG: where objects stand around the central one as seen from view i (sim_among_region: angle of
+ * object - centre in the x-z plane from the line of sight: 0 = behind, -90 = left, +90 = right). The generator puts objects on the
  * diagonals, so "behind" and "left" overlap: each question's options hold one object of the asked
  * region against objects clearly outside it (behind: |a| < 80 against |a| > 100; left: -170..-10
  * against 10..170), which keeps the answer unique. */
@@ -322,7 +322,7 @@ static void finish(const hatch_sim_world *w, const sim_candidate *c, uint64_t *r
 /* ---- questions -------------------------------------------------------------------------------- */
 
 bool sim_make_args_ok(const hatch_sim_world *world, const hatch_sim_visibility *vis, int max_questions,
-                         const hatch_sim_question *out, const int *n_out) {
+                      const hatch_sim_question *out, const int *n_out) {
   return world && vis && out && n_out && max_questions >= 0 && max_questions <= HATCH_SIM_MAX_QUESTIONS &&
          world->n_views >= 2 && world->n_views <= HATCH_SIM_MAX_VIEWS && world->n_objects >= 0 &&
          world->n_objects <= HATCH_SIM_MAX_OBJECTS && vis->n_views == world->n_views &&
@@ -331,7 +331,7 @@ bool sim_make_args_ok(const hatch_sim_world *world, const hatch_sim_visibility *
 
 /* Round-robin over templates [first, first + count) that have candidates, from a random one. */
 int sim_draw_questions(const hatch_sim_world *w, const sim_candidates *cs, uint64_t *rng, int first, int count,
-                          int max_questions, hatch_sim_question *out) {
+                       int max_questions, hatch_sim_question *out) {
   bool used[SIM_MAX_CANDIDATES] = {false};
   int start = sim_rng_below(rng, count), n = 0, left = cs->n;
   for (int round = 0; n < max_questions && left > 0; round++) {
