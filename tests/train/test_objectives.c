@@ -231,53 +231,57 @@ static void mindcube_extraction(hatch_test_ctx *c) {
                "overall excludes translation: %g of %d", hatch_mindcube_overall(&s), hatch_mindcube_overall_total(&s));
 }
 
-/* Word-grounded vision tokens: the loss of a row is two cross-entropies over z = E f, checked against a
- * direct double computation; the gradient (accumulated with a scale) against central differences;
- * unlabelled rows add nothing; half-labelled rows and targets outside the vocab are refused. */
-static double cell_words_row(const float *f, const float *E, int V, int D, int a, int b) {
-  double z[16], m = -1e300, den = 0;
+/* Word-grounded vision tokens: the loss of a row is one cross-entropy over z = E f per word it has
+ * (W words per row, -1 for a word a row lacks: a cell with no object still names its side), checked
+ * against a direct double computation; the gradient (accumulated with a scale) against central
+ * differences; rows with no word add nothing; targets outside the vocab are refused. */
+enum { CW_WORDS = 3 };
+static double cell_words_row(const float *f, const float *E, int V, int D, const int32_t *tg) {
+  double z[16], m = -1e300, den = 0, loss = 0;
   for (int v = 0; v < V; v++) {
     z[v] = 0;
     for (int k = 0; k < D; k++) z[v] += (double)E[v * D + k] * f[k];
     m = fmax(m, z[v]);
   }
   for (int v = 0; v < V; v++) den += exp(z[v] - m);
-  return 2 * (m + log(den)) - z[a] - z[b];
+  for (int w = 0; w < CW_WORDS; w++) loss += tg[w] >= 0 ? m + log(den) - z[tg[w]] : 0;
+  return loss;
 }
 
 static void cell_words(hatch_test_ctx *c) {
-  enum { R = 5, D = 7, V = 11 };
+  enum { R = 6, D = 7, V = 11, W = CW_WORDS };
   float f[R * D], E[V * D], d[R * D];
-  int32_t tg[R * 2] = {3, 7, -1, -1, 0, 10, 4, 4, 9, 2};
+  int32_t tg[R * W] = {3, 7, 1, -1, -1, -1, 0, 10, 2, 4, 4, 1, 9, 2, -1, -1, -1, 2};
   hatch_test_fill(c, f, R * D, -1, 1);
   hatch_test_fill(c, E, V * D, -1, 1);
   for (int i = 0; i < R * D; i++) d[i] = 0.25f; /* accumulated into */
   double sum = 0;
   int64_t n = 0;
-  HATCH_EXPECT_OK(c, hatch_cell_words_loss(f, R, D, tg, E, V, 0.5f, &sum, d, &n));
+  HATCH_EXPECT_OK(c, hatch_cell_words_loss(f, R, D, tg, W, E, V, 0.5f, &sum, d, &n));
   double want = 0;
-  for (int r = 0; r < R; r++)
-    if (tg[2 * r] >= 0) want += cell_words_row(f + r * D, E, V, D, tg[2 * r], tg[2 * r + 1]);
-  HATCH_EXPECT(c, n == 4 && fabs(sum - want) < 1e-9 * fabs(want), "loss %.12g want %.12g (%lld rows)", sum, want, (long long)n);
+  for (int r = 0; r < R; r++) want += cell_words_row(f + r * D, E, V, D, tg + W * r);
+  HATCH_EXPECT(c, n == 5 && fabs(sum - want) < 1e-9 * fabs(want), "loss %.12g want %.12g (%lld rows)", sum, want, (long long)n);
   for (int k = 0; k < D; k++) HATCH_EXPECT(c, d[1 * D + k] == 0.25f, "unlabelled row 1 got a gradient");
   double worst = 0;
   for (int r = 0; r < R; r++) {
-    if (tg[2 * r] < 0) continue;
+    if (r == 1) continue;
     for (int k = 0; k < D; k++) {
       float keep = f[r * D + k], h = 1e-3f;
       f[r * D + k] = keep + h;
-      double lp = cell_words_row(f + r * D, E, V, D, tg[2 * r], tg[2 * r + 1]);
+      double lp = cell_words_row(f + r * D, E, V, D, tg + W * r);
       f[r * D + k] = keep - h;
-      double lm = cell_words_row(f + r * D, E, V, D, tg[2 * r], tg[2 * r + 1]);
+      double lm = cell_words_row(f + r * D, E, V, D, tg + W * r);
       f[r * D + k] = keep;
       double fd = 0.5 * (lp - lm) / ((double)(keep + h) - (keep - h)), an = d[r * D + k] - 0.25;
       worst = fmax(worst, fabs(fd - an) / fmax(1e-3, fabs(fd) + fabs(an)));
     }
   }
   HATCH_EXPECT(c, worst < 1e-4, "worst relative gradient error %g", worst);
-  int32_t half[2] = {3, -1}, outside[2] = {3, V};
-  HATCH_EXPECT(c, hatch_cell_words_loss(f, 1, D, half, E, V, 1, &sum, d, NULL) == HATCH_ERR_INVALID_ARGUMENT, "half label");
-  HATCH_EXPECT(c, hatch_cell_words_loss(f, 1, D, outside, E, V, 1, &sum, d, NULL) == HATCH_ERR_INVALID_ARGUMENT, "outside vocab");
+  int32_t outside[2] = {3, V}, below[2] = {-2, 3};
+  HATCH_EXPECT(c, hatch_cell_words_loss(f, 1, D, outside, 2, E, V, 1, &sum, d, NULL) == HATCH_ERR_INVALID_ARGUMENT, "outside vocab");
+  HATCH_EXPECT(c, hatch_cell_words_loss(f, 1, D, below, 2, E, V, 1, &sum, d, NULL) == HATCH_ERR_INVALID_ARGUMENT, "id -2");
+  HATCH_EXPECT(c, hatch_cell_words_loss(f, 1, D, below + 1, HATCH_CELL_MAX_WORDS + 1, E, V, 1, &sum, d, NULL) == HATCH_ERR_INVALID_ARGUMENT,
+               "too many words per row");
 }
 
 /* Caption scoring: names matched per view as sets (case-insensitive), exact views in order, a view the

@@ -160,6 +160,84 @@ static void bad_options(hatch_test_ctx *c) {
                "batch past the limit refused: %s", rep.message);
 }
 
+/* --mrope-section replaces the preset's sections (tiny: 2,3,3) and lands in the exported file; an --init
+ * run keeps the file's; sections that do not sum to head_dim / 2 are refused, naming the option. */
+static void mrope_section_override(hatch_test_ctx *c) {
+  char dir[300], cont[300], f32[340];
+  snprintf(dir, sizeof dir, "%s/mrope", tmpdir);
+  snprintf(cont, sizeof cont, "%s/mrope-init", tmpdir);
+  snprintf(f32, sizeof f32, "%s/model-f32.gguf", dir);
+  hatch_trainer_options o;
+  hatch_trainer_report rep = {""};
+  char why[256];
+  train_test_tiny_options(&o, dir);
+  hatch_trainer_parse_stages("qa:2", &o, why);
+  o.mrope_section[0] = 1, o.mrope_section[1] = 1, o.mrope_section[2] = 6;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "1,1,6: %s", rep.message);
+  hatch_qwen25vl_config cfg;
+  hatch_train_report mr = {""};
+  HATCH_EXPECT(c, hatch_train_config_from_gguf(f32, &cfg, &mr) == HATCH_OK, "%s", mr.message);
+  const int32_t *m = cfg.text.mrope_section;
+  HATCH_EXPECT(c, m[0] == 1 && m[1] == 1 && m[2] == 6, "exported sections %d,%d,%d, want 1,1,6", m[0], m[1], m[2]);
+  train_test_tiny_options(&o, cont);
+  hatch_trainer_parse_stages("qa:1", &o, why);
+  o.init_gguf = f32;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "--init: %s", rep.message);
+  snprintf(f32, sizeof f32, "%s/model-f32.gguf", cont);
+  HATCH_EXPECT(c, hatch_train_config_from_gguf(f32, &cfg, &mr) == HATCH_OK, "%s", mr.message);
+  HATCH_EXPECT(c, m[0] == 1 && m[1] == 1 && m[2] == 6, "--init kept %d,%d,%d, want 1,1,6", m[0], m[1], m[2]);
+  o.mrope_section[0] = o.mrope_section[1] = o.mrope_section[2] = 1;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_ERR_INVALID_ARGUMENT && strstr(rep.message, "mrope"),
+               "sections 1,1,1 (sum 3, head_dim/2 is 8) refused: %s", rep.message);
+}
+
+/* The step's "cells" metric of a run's first line of stage `stage`, -1 if the line has none. */
+static double first_cells(const char *dir, const char *stage) {
+  char path[340], line[4096], key[64];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+  snprintf(key, sizeof key, "\"stage\":\"%s\"", stage);
+  FILE *f = fopen(path, "r");
+  double cells = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (strstr(line, key) && !strstr(line, "\"eval")) {
+      const char *p = strstr(line, "\"cells\":");
+      cells = p ? atof(p + 8) : -1;
+      break;
+    }
+  if (f) fclose(f);
+  return cells;
+}
+
+/* --cell-words-stages puts the word-grounded vision loss in the named stages (the caption stage alone by
+ * default); --cell-side labels every cell off a view's middle column with its side, so the same batch
+ * (same seed, same step) has more labelled cells than its objects alone give. A stage without a vision
+ * SFT step is refused. */
+static void cell_words_stages_and_side(hatch_test_ctx *c) {
+  char plain[300], side[300], why[256];
+  snprintf(plain, sizeof plain, "%s/cells-plain", tmpdir);
+  snprintf(side, sizeof side, "%s/cells-side", tmpdir);
+  hatch_trainer_options o;
+  hatch_trainer_report rep = {""};
+  train_test_tiny_options(&o, plain);
+  hatch_trainer_parse_stages("ground:1,caption:1", &o, why);
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "default stages: %s", rep.message);
+  HATCH_EXPECT(c, first_cells(plain, "ground") < 0 && first_cells(plain, "caption") > 0,
+               "by default the caption stage alone has cells (ground %g, caption %g)", first_cells(plain, "ground"),
+               first_cells(plain, "caption"));
+  train_test_tiny_options(&o, side);
+  hatch_trainer_parse_stages("ground:1,caption:1", &o, why);
+  o.cell_words_stages = 1u << HATCH_STAGE_GROUND | 1u << HATCH_STAGE_CAPTION;
+  o.cell_side = true;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "ground and caption, with sides: %s", rep.message);
+  double g = first_cells(side, "ground"), cap = first_cells(side, "caption"), cap0 = first_cells(plain, "caption");
+  HATCH_EXPECT(c, g > 0 && cap > cap0, "with sides: ground %g cells, caption %g (%g without sides)", g, cap, cap0);
+  train_test_tiny_options(&o, side);
+  hatch_trainer_parse_stages("qa:1", &o, why);
+  o.cell_words_stages = 1u << HATCH_STAGE_GRPO;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_ERR_INVALID_ARGUMENT && strstr(rep.message, "cell-words-stages"),
+               "grpo refused: %s", rep.message);
+}
+
 /* The trained fp32 weights exported as Q8_0 load in the runtime; its logits agree with the trainer's
  * fp32 forward on the same prompt. */
 static void int8_export_agrees(hatch_test_ctx *c) {
@@ -337,6 +415,8 @@ int main(int argc, char **argv) {
       {"bad_options", bad_options, false},
       {"resume_is_bit_identical", resume_is_bit_identical, false},
       {"int8_export_agrees", int8_export_agrees, false},
+      {"mrope_section_override", mrope_section_override, false},
+      {"cell_words_stages_and_side", cell_words_stages_and_side, false},
       {"nan_stops_training", nan_stops_training, false},
       {"caption_ground_and_rgbd_stages", caption_ground_and_rgbd_stages, false},
       {"device_path_is_bit_identical", device_path_is_bit_identical, false},

@@ -18,9 +18,13 @@ static void usage(void) {
           "  --ranks R            data parallel over R ranks (1): with --device cuda:D on cuda:D..D+R-1 through NCCL,\n"
           "                       on the CPU R models of threads/R threads; each batch split by sample, gradients summed\n"
           "                       (1..batch; synthetic data only, not with --data or --rgbd)\n"
+          "  --mrope-section T,H,W  the LLM's mRoPE split of rotary pairs (small: 4,6,6; sum head_dim/2), replacing\n"
+          "                       the preset's or --init's; 1,1,14 lets the LLM tell columns of a view apart\n"
           "  --seed N  --threads N  --batch N (8)  --image-size N (112)  --settings rotation,around,among,free\n"
           "  --warmup N (20)  --clip F (1.0)  --weight-decay F (0.01)  --min-lr-ratio F (0.1)\n"
           "  --cell-words W (1)    weight of the caption stage's word-grounded vision tokens (0: off)\n"
+          "  --cell-words-stages LIST  stages adding that loss (caption; any of caption, ground, qa, actor)\n"
+          "  --cell-side          the word-grounded vision tokens also name their half of the view (left, right)\n"
           "  --pasta-tau1 F --pasta-tau2 F (0.1)  --pasta-t-abs M (0.05)  --pasta-grid N (4)\n"
           "  --grpo-group N (4)  --grpo-temperature F (1.0)  --grpo-max-tokens N (96)  --grpo-kl BETA (0)\n"
           "  --grpo-standard      TRL's GRPO (clip 0.2/0.2, sequence mean, no group dropping) instead of DAPO's\n"
@@ -60,6 +64,19 @@ unsigned hatch_train_parse_settings(const char *text) {
   return mask;
 }
 
+/* "caption,ground": a stage bit mask; 0 for an empty list or a stage without a vision SFT step. */
+static unsigned parse_cell_words_stages(const char *text) {
+  unsigned mask = 0;
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", text);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    int s = hatch_stage_from_name(tok);
+    if (s != HATCH_STAGE_CAPTION && s != HATCH_STAGE_GROUND && s != HATCH_STAGE_QA && s != HATCH_STAGE_ACTOR) return 0;
+    mask |= 1u << s;
+  }
+  return mask;
+}
+
 int hatch_train_cmd_train(int argc, char **argv) {
   hatch_trainer_options o;
   hatch_trainer_options_default(&o);
@@ -90,12 +107,22 @@ int hatch_train_cmd_train(int argc, char **argv) {
       o.ranks = (int)r;
     }
     else if (!strcmp(a, "--image-size") && has) o.image_size = atoi(argv[++i]);
+    else if (!strcmp(a, "--mrope-section") && has) {
+      char tail;
+      int *m = o.mrope_section;
+      if (sscanf(argv[++i], "%d,%d,%d%c", &m[0], &m[1], &m[2], &tail) != 3 || m[0] < 1 || m[1] < 1 || m[2] < 1)
+        return fprintf(stderr, "hatch-train train: --mrope-section: '%s' is not T,H,W (integers >= 1)\n", argv[i]), 2;
+    }
     else if (!strcmp(a, "--settings") && has) {
       if (!(o.settings = hatch_train_parse_settings(argv[++i])))
         return fprintf(stderr, "hatch-train train: --settings: unknown setting in '%s'\n", argv[i]), 2;
     } else if (!strcmp(a, "--warmup") && has) o.warmup_steps = atoi(argv[++i]);
     else if (!strcmp(a, "--clip") && has) o.grad_clip = strtof(argv[++i], NULL);
     else if (!strcmp(a, "--cell-words") && has) o.cell_words = strtof(argv[++i], NULL);
+    else if (!strcmp(a, "--cell-words-stages") && has) {
+      if (!(o.cell_words_stages = parse_cell_words_stages(argv[++i])))
+        return fprintf(stderr, "hatch-train train: --cell-words-stages: '%s' is not a list of caption, ground, qa, actor\n", argv[i]), 2;
+    } else if (!strcmp(a, "--cell-side")) o.cell_side = true;
     else if (!strcmp(a, "--weight-decay") && has) o.weight_decay = strtof(argv[++i], NULL);
     else if (!strcmp(a, "--min-lr-ratio") && has) o.min_lr_ratio = strtof(argv[++i], NULL);
     else if (!strcmp(a, "--pasta-tau1") && has) o.pasta.tau1 = strtof(argv[++i], NULL);

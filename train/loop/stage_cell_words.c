@@ -32,19 +32,26 @@ static void object_tokens(const hatch_tokenizer *tok, const hatch_train_sample *
   }
 }
 
-static int64_t labelled_cells(const hatch_train_sample *s) {
+/* The side word of a cell in column q of a view gw cells wide: " left" or " right" for the half it lies
+ * in, none for the middle column of an odd width. */
+static int32_t side_word(const int32_t sides[2], int64_t q, int64_t gw) {
+  if (2 * q + 1 == gw) return -1;
+  return sides[2 * q + 1 < gw ? 0 : 1];
+}
+
+static int64_t labelled_cells(const hatch_train_sample *s, bool with_side) {
   int64_t n = 0;
   for (int k = 0; k < s->n_images; k++) {
     const hatch_sample_image *im = &s->images[k];
-    int64_t cells = (int64_t)(im->height / HATCH_SAMPLE_CELL) * (im->width / HATCH_SAMPLE_CELL);
-    for (int64_t c = 0; im->cell_object && c < cells; c++) n += im->cell_object[c] >= 0;
+    int64_t gw = im->width / HATCH_SAMPLE_CELL, cells = (int64_t)(im->height / HATCH_SAMPLE_CELL) * gw;
+    for (int64_t c = 0; c < cells; c++) n += (im->cell_object && im->cell_object[c] >= 0) || (with_side && 2 * (c % gw) + 1 != gw);
   }
   return n;
 }
 
 /* One sample: vision forward, the loss over its labelled tokens, vision backward. */
 static hatch_status sample_cell_words(hatch_trainer *t, const hatch_train_sample *s, const float *embd, float scale,
-                                      double *loss_sum) {
+                                      const int32_t sides[2], double *loss_sum) {
   hatch_train_image imgs[HATCH_SAMPLE_MAX_IMAGES];
   for (int k = 0; k < s->n_images; k++) imgs[k] = (hatch_train_image){s->images[k].rgb, s->images[k].width, s->images[k].height};
   hatch_status st = hatch_train_vision_forward(t->model, imgs, s->n_images);
@@ -53,22 +60,25 @@ static hatch_status sample_cell_words(hatch_trainer *t, const hatch_train_sample
   if (st == HATCH_OK && !feat) st = HATCH_ERR_IO;
   int32_t words[HATCH_SAMPLE_MAX_OBJECTS][2];
   object_tokens(t->tok, s, words);
-  int32_t *targets = st == HATCH_OK ? malloc(sizeof(int32_t) * 2 * (size_t)rows) : NULL; // (rows, 2)
-  float *dfeat = st == HATCH_OK ? calloc((size_t)(rows * dim), sizeof(float)) : NULL;   // (rows, dim)
+  const int W = sides ? 3 : 2; /* words per row: colour, category[, side] */
+  int32_t *targets = st == HATCH_OK ? malloc(sizeof(int32_t) * (size_t)W * (size_t)rows) : NULL; // (rows, W)
+  float *dfeat = st == HATCH_OK ? calloc((size_t)(rows * dim), sizeof(float)) : NULL;            // (rows, dim)
   if (st == HATCH_OK && (!targets || !dfeat)) st = HATCH_ERR_OUT_OF_MEMORY;
   for (int k = 0; k < s->n_images && st == HATCH_OK; k++) {
-    int64_t r0 = 0, n = 0;
+    int64_t r0 = 0, n = 0, gw = s->images[k].width / HATCH_SAMPLE_CELL;
     if ((st = hatch_train_vision_image_rows(t->model, k, &r0, &n)) != HATCH_OK) break;
     const int16_t *cells = s->images[k].cell_object;
     for (int64_t r = 0; r < n; r++) {
       int o = cells ? cells[r] : -1;
       bool ok = o >= 0 && o < s->n_objects && words[o][0] >= 0;
-      targets[2 * (r0 + r)] = ok ? words[o][0] : -1;
-      targets[2 * (r0 + r) + 1] = ok ? words[o][1] : -1;
+      int32_t *tg = targets + W * (r0 + r);
+      tg[0] = ok ? words[o][0] : -1;
+      tg[1] = ok ? words[o][1] : -1;
+      if (sides) tg[2] = side_word(sides, r % gw, gw); /* rows in raster order of the (gh, gw) grid */
     }
   }
   if (st == HATCH_OK)
-    st = hatch_cell_words_loss(feat, rows, (int)dim, targets, embd, t->cfg.text.vocab_size, scale, loss_sum, dfeat, NULL);
+    st = hatch_cell_words_loss(feat, rows, (int)dim, targets, W, embd, t->cfg.text.vocab_size, scale, loss_sum, dfeat, NULL);
   if (st == HATCH_OK) st = hatch_train_vision_backward(t->model, dfeat);
   if (st != HATCH_OK) trainer_fail(t, st, "%s: word-grounded vision tokens", s->source);
   free(targets);
@@ -78,8 +88,15 @@ static hatch_status sample_cell_words(hatch_trainer *t, const hatch_train_sample
 
 hatch_status stage_cell_words(hatch_trainer *t, const hatch_train_sample *batch, int B, float weight,
                               trainer_step_metrics *sm) {
+  int32_t side_ids[2] = {-1, -1}, *sides = NULL;
+  if (t->o->cell_side) {
+    side_ids[0] = word_token(t->tok, "left", 4), side_ids[1] = word_token(t->tok, "right", 5);
+    if (side_ids[0] < 0 || side_ids[1] < 0)
+      return trainer_fail(t, HATCH_ERR_NOT_FOUND, "--cell-side: the tokenizer cannot spell ' left' and ' right'");
+    sides = side_ids;
+  }
   double total = 0;
-  for (int b = 0; b < B; b++) total += (double)labelled_cells(&batch[b]); /* every rank sees the batch */
+  for (int b = 0; b < B; b++) total += (double)labelled_cells(&batch[b], sides != NULL); /* every rank sees the batch */
   if (total == 0 || weight == 0) return HATCH_OK;
   const hatch_train_tensor *e = hatch_train_model_find(t->model, "token_embd.weight");
   if (!e) return trainer_fail(t, HATCH_ERR_NOT_FOUND, "word-grounded vision tokens: no token_embd.weight");
@@ -88,9 +105,9 @@ hatch_status stage_cell_words(hatch_trainer *t, const hatch_train_sample *batch,
   const float *embd = hatch_train_model_params(t->model) + e->offset; // (vocab, dim), tied with the LM head
   double loss = 0;
   for (int b = 0; b < B && st == HATCH_OK; b++) {
-    if (!trainer_owns(t, b) || labelled_cells(&batch[b]) == 0) continue;
+    if (!trainer_owns(t, b) || labelled_cells(&batch[b], sides != NULL) == 0) continue;
     double sum = 0;
-    st = sample_cell_words(t, &batch[b], embd, (float)(weight / total), &sum);
+    st = sample_cell_words(t, &batch[b], embd, (float)(weight / total), sides, &sum);
     loss += sum / total;
   }
   if (st == HATCH_OK) st = trainer_reduce_f64(t, &loss, 1);

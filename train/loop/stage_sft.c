@@ -65,7 +65,7 @@ hatch_status stage_sft_step(hatch_trainer *t, hatch_target_kind kind, int64_t st
   }
   if (st == HATCH_OK) st = trainer_reduce_f64(t, &loss, 1);
   sm->loss = loss;
-  if (st == HATCH_OK && t->o->stages[t->stage_index].stage == HATCH_STAGE_CAPTION)
+  if (st == HATCH_OK && (trainer_cell_words_stages(t->o) >> t->o->stages[t->stage_index].stage & 1u))
     st = stage_cell_words(t, batch, B, t->o->cell_words, sm);
   trainer_metric(sm, "tokens", (double)n_tokens);
   trainer_metric(sm, "target_tokens", (double)n_targets);

@@ -88,6 +88,17 @@ hatch_status trainer_model_create(hatch_trainer *t, hatch_train_model **out) {
 
 /* On resume: drop the metrics lines of steps after the checkpoint (a run that died past its last
  * checkpoint logged them; the resumed run logs them again). Rewritten beside, then renamed. */
+/* --mrope-section: replaces the LLM's mRoPE sections of the preset or the --init file, validated like a
+ * loaded config (each >= 1, summing to head_dim / 2). */
+static hatch_status apply_mrope_section(hatch_trainer *t) {
+  const int *s = t->o->mrope_section;
+  if (!s[0] && !s[1] && !s[2]) return HATCH_OK;
+  for (int i = 0; i < 3; i++) t->cfg.text.mrope_section[i] = s[i];
+  hatch_config_report rep;
+  hatch_status st = hatch_qwen25vl_config_validate(&t->cfg, "--mrope-section", &rep);
+  return st == HATCH_OK ? st : trainer_fail(t, st, "%s", rep.message);
+}
+
 static hatch_status trim_metrics(hatch_trainer *t) {
   const char *path = t->path[PATH_METRICS];
   FILE *in = fopen(path, "r");
@@ -123,6 +134,9 @@ static hatch_status setup(hatch_trainer *t) {
                         o->eval_samples, o->n_stages);
   if (!(o->cell_words >= 0 && o->cell_words <= 100))
     return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "options: --cell-words %g is outside 0..100", o->cell_words);
+  if (o->cell_words_stages & ~(1u << HATCH_STAGE_CAPTION | 1u << HATCH_STAGE_GROUND | 1u << HATCH_STAGE_QA | 1u << HATCH_STAGE_ACTOR))
+    return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "options: --cell-words-stages names a stage without a vision SFT step (0x%x)",
+                        o->cell_words_stages);
   if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST)
     return trainer_fail(t, HATCH_ERR_IO, "%s: cannot create the run directory: %s", o->out_dir, strerror(errno));
   const char *names[4] = {"checkpoint.bin", "metrics.jsonl", "model-f32.gguf", ".rollout-f32.gguf"};
@@ -138,11 +152,13 @@ static hatch_status setup(hatch_trainer *t) {
   if (o->init_gguf) {
     if ((st = hatch_train_config_from_gguf(o->init_gguf, &t->cfg, &rep)) != HATCH_OK)
       return trainer_fail(t, st, "%s: %s", o->init_gguf, rep.message);
+    if ((st = apply_mrope_section(t)) != HATCH_OK) return st;
     if ((st = trainer_model_create(t, &t->model)) != HATCH_OK) return st;
     if ((st = hatch_train_model_load_gguf(t->model, o->init_gguf, &rep)) != HATCH_OK)
       return trainer_fail(t, st, "%s: %s", o->init_gguf, rep.message);
   } else {
     if ((st = hatch_trainer_preset_config(o->preset, t->tok, &t->cfg, why)) != HATCH_OK) return trainer_fail(t, st, "%s", why);
+    if ((st = apply_mrope_section(t)) != HATCH_OK) return st;
     if ((st = trainer_model_create(t, &t->model)) != HATCH_OK) return st;
     hatch_train_model_init_random(t->model, o->seed);
   }

@@ -92,10 +92,14 @@ typedef struct trainer_step_metrics {
 void trainer_metric(trainer_step_metrics *sm, const char *key, double value);
 
 hatch_status stage_sft_step(hatch_trainer *t, hatch_target_kind kind, int64_t step, trainer_step_metrics *sm);
-/* The caption stage's word-grounded vision loss over a batch (weight: its factor; adds cell_loss and cells
- * to sm). */
+/* The word-grounded vision loss over a batch (weight: its factor; adds cell_loss and cells to sm), in the
+ * stages of trainer_cell_words_stages. */
 hatch_status stage_cell_words(hatch_trainer *t, const hatch_train_sample *batch, int B, float weight,
                               trainer_step_metrics *sm);
+/* Bit s set: stage s adds the word-grounded vision loss (the caption stage unless --cell-words-stages). */
+static inline unsigned trainer_cell_words_stages(const hatch_trainer_options *o) {
+  return o->cell_words_stages ? o->cell_words_stages : 1u << HATCH_STAGE_CAPTION;
+}
 hatch_status stage_pasta_step(hatch_trainer *t, int64_t step, trainer_step_metrics *sm);
 hatch_status stage_grpo_step(hatch_trainer *t, int64_t step, trainer_step_metrics *sm);
 

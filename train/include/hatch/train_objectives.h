@@ -16,15 +16,21 @@
 /* ---- word-grounded vision tokens ------------------------------------------------------------------
  * The caption stage's auxiliary loss: each labelled merged vision token's feature f (dim) is scored
  * against the language model's tied token embeddings E (vocab, dim), z = E f, and must name what its
- * 28x28 cell shows: L = mean over labelled rows of [-log softmax(z)[colour] - log softmax(z)[category]].
+ * 28x28 cell shows: L = mean over labelled rows of Σ_w -log softmax(z)[word w] over the row's words
+ * (colour and category of the cell's object; with --cell-side also "left" or "right", the half of
+ * the picture the cell lies in: the tower itself has only relative 2D RoPE, so where a cell stands in
+ * the picture must be learned, and this says it densely).
  * E is a fixed target here (no gradient), so the tower learns to emit tokens the language model reads
  * as words: what lets a model trained from nothing copy what it sees.
- * targets (n_rows, 2): token ids (colour, category), -1 for an unlabelled row (both or neither).
+ * targets (n_rows, n_words): token ids, -1 for a word a row lacks (a row with none is unlabelled);
+ * n_words 1..HATCH_CELL_MAX_WORDS.
  * dfeat (n_rows, dim) is accumulated: += scale * dL_row/df for each labelled row (scale: 1 / labelled
  * rows of the whole batch gives the batch mean). *loss_sum: Σ over labelled rows of the row loss.
  * *n_labelled (may be NULL): rows with targets. HATCH_ERR_INVALID_ARGUMENT for a target outside the vocab. */
-hatch_status hatch_cell_words_loss(const float *feat, int64_t n_rows, int dim, const int32_t *targets, const float *embd,
-                                   int64_t vocab, float scale, double *loss_sum, float *dfeat, int64_t *n_labelled);
+#define HATCH_CELL_MAX_WORDS 4
+hatch_status hatch_cell_words_loss(const float *feat, int64_t n_rows, int dim, const int32_t *targets, int n_words,
+                                   const float *embd, int64_t vocab, float scale, double *loss_sum, float *dfeat,
+                                   int64_t *n_labelled);
 
 /* ---- PaStA ----------------------------------------------------------------------------------------
  * Cell embeddings: the vision features (merged tokens of one image, raster order of its (gh, gw) grid)

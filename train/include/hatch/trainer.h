@@ -74,6 +74,11 @@ typedef struct hatch_trainer_options {
                                   threads each). 1..batch; > 1 only with the synthetic world (no --data,
                                   --rgbd) */
   int image_size;              /* synthetic views (square, multiple of 28) */
+  int mrope_section[3];        /* the LLM's mRoPE split of rotary pairs into t, h, w (sum: head_dim / 2),
+                                  replacing the preset's or the --init file's; all 0 = keep it. The w
+                                  section takes the lowest frequencies: with the preset's 4,6,6 a view's
+                                  columns differ by under 0.01 rad, so the LLM cannot tell left from right
+                                  in one picture; 1,1,14 gives w pairs from 0.32 rad per column down */
   unsigned settings;           /* HATCH_SIM_SETTING_BIT mask; 0 = rotation | around | among */
   int batch;                   /* samples per step (pairs for pasta, prompts for grpo), 1..HATCH_TRAINER_MAX_BATCH */
   int n_stages;
@@ -86,6 +91,9 @@ typedef struct hatch_trainer_options {
   hatch_pasta_options pasta_targets;
   float cell_words;            /* weight of the caption stage's word-grounded vision tokens
                                   (hatch_cell_words_loss): 1; 0 = captions alone */
+  unsigned cell_words_stages;  /* bit s: stage s adds that loss (caption, ground, qa, actor); 0 = caption only */
+  bool cell_side;              /* each vision token also names the half of its view it lies in ("left" or
+                                  "right"), so in-picture position is in the token the LLM reads */
   int grpo_group;              /* rollouts per prompt (4), 2..HATCH_TRAINER_MAX_GROUP */
   float grpo_temperature;      /* sampling temperature of rollouts (1.0) */
   int grpo_max_tokens;         /* (96) */
