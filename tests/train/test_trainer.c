@@ -231,6 +231,16 @@ static void cell_words_stages_and_side(hatch_test_ctx *c) {
   HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "ground and caption, with sides: %s", rep.message);
   double g = first_cells(side, "ground"), cap = first_cells(side, "caption"), cap0 = first_cells(plain, "caption");
   HATCH_EXPECT(c, g > 0 && cap > cap0, "with sides: ground %g cells, caption %g (%g without sides)", g, cap, cap0);
+  char mpath[340], line[4096];
+  snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", side);
+  FILE *f = fopen(mpath, "r");
+  int side_acc = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    const char *p = strstr(line, "\"cell_side_accuracy\":");
+    side_acc += p && atof(p + 21) >= 0 && atof(p + 21) <= 1;
+  }
+  if (f) fclose(f);
+  HATCH_EXPECT(c, side_acc == 2, "both steps report the side words' accuracy (%d)", side_acc);
   train_test_tiny_options(&o, side);
   hatch_trainer_parse_stages("qa:1", &o, why);
   o.cell_words_stages = 1u << HATCH_STAGE_GRPO;

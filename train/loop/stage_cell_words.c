@@ -51,7 +51,7 @@ static int64_t labelled_cells(const hatch_train_sample *s, bool with_side) {
 
 /* One sample: vision forward, the loss over its labelled tokens, vision backward. */
 static hatch_status sample_cell_words(hatch_trainer *t, const hatch_train_sample *s, const float *embd, float scale,
-                                      const int32_t sides[2], double *loss_sum) {
+                                      const int32_t sides[2], double *loss_sum, double side_hits[2]) {
   hatch_train_image imgs[HATCH_SAMPLE_MAX_IMAGES];
   for (int k = 0; k < s->n_images; k++) imgs[k] = (hatch_train_image){s->images[k].rgb, s->images[k].width, s->images[k].height};
   hatch_status st = hatch_train_vision_forward(t->model, imgs, s->n_images);
@@ -79,6 +79,14 @@ static hatch_status sample_cell_words(hatch_trainer *t, const hatch_train_sample
   }
   if (st == HATCH_OK)
     st = hatch_cell_words_loss(feat, rows, (int)dim, targets, W, embd, t->cfg.text.vocab_size, scale, loss_sum, dfeat, NULL);
+  for (int64_t r = 0; sides && st == HATCH_OK && r < rows; r++) { /* is the right side the likelier of the two? */
+    int32_t want = targets[W * r + 2];
+    if (want < 0) continue;
+    double z[2] = {0, 0};
+    for (int w = 0; w < 2; w++)
+      for (int64_t k = 0; k < dim; k++) z[w] += (double)embd[sides[w] * dim + k] * feat[r * dim + k];
+    side_hits[0] += (z[0] > z[1]) == (want == sides[0]), side_hits[1]++;
+  }
   if (st == HATCH_OK) st = hatch_train_vision_backward(t->model, dfeat);
   if (st != HATCH_OK) trainer_fail(t, st, "%s: word-grounded vision tokens", s->source);
   free(targets);
@@ -103,17 +111,19 @@ hatch_status stage_cell_words(hatch_trainer *t, const hatch_train_sample *batch,
   hatch_status st = trainer_on_device(t) ? hatch_train_model_pull(t->model) : HATCH_OK; /* E on the host */
   if (st != HATCH_OK) return trainer_fail(t, st, "word-grounded vision tokens: reading the token embeddings");
   const float *embd = hatch_train_model_params(t->model) + e->offset; // (vocab, dim), tied with the LM head
-  double loss = 0;
+  double acc[3] = {0, 0, 0}; /* loss, side words right, side words */
   for (int b = 0; b < B && st == HATCH_OK; b++) {
     if (!trainer_owns(t, b) || labelled_cells(&batch[b], sides != NULL) == 0) continue;
     double sum = 0;
-    st = sample_cell_words(t, &batch[b], embd, (float)(weight / total), sides, &sum);
-    loss += sum / total;
+    st = sample_cell_words(t, &batch[b], embd, (float)(weight / total), sides, &sum, acc + 1);
+    acc[0] += sum / total;
   }
-  if (st == HATCH_OK) st = trainer_reduce_f64(t, &loss, 1);
+  if (st == HATCH_OK) st = trainer_reduce_f64(t, acc, 3);
+  double loss = acc[0];
   if (st == HATCH_OK && !isfinite(loss))
     return trainer_fail(t, HATCH_ERR_CORRUPT, "word-grounded vision tokens: the loss is %g (never a step on NaN)", loss);
   trainer_metric(sm, "cell_loss", loss);
   trainer_metric(sm, "cells", total);
+  if (sides && acc[2] > 0) trainer_metric(sm, "cell_side_accuracy", acc[1] / acc[2]); /* left/right told apart */
   return st;
 }
