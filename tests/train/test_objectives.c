@@ -284,6 +284,25 @@ static void cell_words(hatch_test_ctx *c) {
                "too many words per row");
 }
 
+/* The targets of one view: raster order, object words from the cell's object (none for no object, an
+ * object past n_objects, or one without words), the side word by column: left of the middle, right
+ * past it, none in the middle column of an odd width. */
+static void cell_word_targets(hatch_test_ctx *c) {
+  const int16_t cells[2 * 5] = {0, -1, 1, 2, 7, -1, 0, 0, 1, 1}; /* (2, 5): object 2 has no words, 7 is past n */
+  const int32_t words[3][2] = {{10, 11}, {20, 21}, {-1, -1}}, sides[2] = {5, 6};
+  int32_t tg[10 * 3];
+  int64_t n = hatch_cell_word_targets(cells, 2, 5, 3, words, sides, tg);
+  const int32_t want[10 * 3] = {10, 11, 5, -1, -1, 5, 20, 21, -1, -1, -1, 6, -1, -1, 6,
+                                -1, -1, 5, 10, 11, 5, 10, 11, -1, 20, 21, 6, 20, 21, 6};
+  HATCH_EXPECT(c, n == 10 && !memcmp(tg, want, sizeof want), "(2, 5) with sides: %lld labelled", (long long)n);
+  n = hatch_cell_word_targets(cells, 2, 5, 3, words, NULL, tg);
+  const int32_t want2[10 * 2] = {10, 11, -1, -1, 20, 21, -1, -1, -1, -1, -1, -1, 10, 11, 10, 11, 20, 21, 20, 21};
+  HATCH_EXPECT(c, n == 6 && !memcmp(tg, want2, sizeof want2), "(2, 5) without sides: %lld labelled", (long long)n);
+  n = hatch_cell_word_targets(NULL, 1, 4, 0, words, sides, tg);
+  const int32_t want3[4 * 3] = {-1, -1, 5, -1, -1, 5, -1, -1, 6, -1, -1, 6};
+  HATCH_EXPECT(c, n == 4 && !memcmp(tg, want3, sizeof want3), "(1, 4), no objects: %lld labelled", (long long)n);
+}
+
 /* Caption scoring: names matched per view as sets (case-insensitive), exact views in order, a view the
  * response skips names nothing, "none" names nothing. */
 static void caption_scoring(hatch_test_ctx *c) {
@@ -314,6 +333,7 @@ int main(int argc, char **argv) {
       {"grpo_advantages", grpo_advantages, false}, {"grpo_token_gradient", grpo_token_gradient, false},
       {"reward_parts", reward_parts, false},       {"mindcube_extraction", mindcube_extraction, false},
       {"caption_scoring", caption_scoring, false},
+      {"cell_word_targets", cell_word_targets, false},
       {"cell_words", cell_words, false},
   };
   return hatch_test_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

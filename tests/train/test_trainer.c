@@ -189,6 +189,14 @@ static void mrope_section_override(hatch_test_ctx *c) {
   o.mrope_section[0] = o.mrope_section[1] = o.mrope_section[2] = 1;
   HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_ERR_INVALID_ARGUMENT && strstr(rep.message, "mrope"),
                "sections 1,1,1 (sum 3, head_dim/2 is 8) refused: %s", rep.message);
+  /* A resume must train the sections the checkpoint was written with. */
+  train_test_tiny_options(&o, dir);
+  hatch_trainer_parse_stages("qa:2", &o, why);
+  o.resume = true;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_ERR_INVALID_ARGUMENT && strstr(rep.message, "mRoPE"),
+               "a resume without --mrope-section 1,1,6 refused: %s", rep.message);
+  o.mrope_section[0] = 1, o.mrope_section[1] = 1, o.mrope_section[2] = 6;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_OK, "a resume with them: %s", rep.message);
 }
 
 /* The step's "cells" metric of a run's first line of stage `stage`, -1 if the line has none. */
@@ -241,6 +249,14 @@ static void cell_words_stages_and_side(hatch_test_ctx *c) {
   }
   if (f) fclose(f);
   HATCH_EXPECT(c, side_acc == 2, "both steps report the side words' accuracy (%d)", side_acc);
+  train_test_tiny_options(&o, side); /* options that would change nothing are refused */
+  hatch_trainer_parse_stages("qa:1", &o, why);
+  o.cell_side = true;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_ERR_INVALID_ARGUMENT && strstr(rep.message, "no stage"),
+               "--cell-side without a stage using it refused: %s", rep.message);
+  o.cell_words_stages = 1u << HATCH_STAGE_QA, o.cell_words = 0;
+  HATCH_EXPECT(c, hatch_trainer_run(&o, &rep) == HATCH_ERR_INVALID_ARGUMENT && strstr(rep.message, "--cell-words is 0"),
+               "--cell-side with --cell-words 0 refused: %s", rep.message);
   train_test_tiny_options(&o, side);
   hatch_trainer_parse_stages("qa:1", &o, why);
   o.cell_words_stages = 1u << HATCH_STAGE_GRPO;

@@ -86,8 +86,6 @@ hatch_status trainer_model_create(hatch_trainer *t, hatch_train_model **out) {
   return HATCH_OK;
 }
 
-/* On resume: drop the metrics lines of steps after the checkpoint (a run that died past its last
- * checkpoint logged them; the resumed run logs them again). Rewritten beside, then renamed. */
 /* --mrope-section: replaces the LLM's mRoPE sections of the preset or the --init file, validated like a
  * loaded config (each >= 1, summing to head_dim / 2). */
 static hatch_status apply_mrope_section(hatch_trainer *t) {
@@ -99,6 +97,8 @@ static hatch_status apply_mrope_section(hatch_trainer *t) {
   return st == HATCH_OK ? st : trainer_fail(t, st, "%s", rep.message);
 }
 
+/* On resume: drop the metrics lines of steps after the checkpoint (a run that died past its last
+ * checkpoint logged them; the resumed run logs them again). Rewritten beside, then renamed. */
 static hatch_status trim_metrics(hatch_trainer *t) {
   const char *path = t->path[PATH_METRICS];
   FILE *in = fopen(path, "r");
@@ -137,6 +137,13 @@ static hatch_status setup(hatch_trainer *t) {
   if (o->cell_words_stages & ~(1u << HATCH_STAGE_CAPTION | 1u << HATCH_STAGE_GROUND | 1u << HATCH_STAGE_QA | 1u << HATCH_STAGE_ACTOR))
     return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "options: --cell-words-stages names a stage without a vision SFT step (0x%x)",
                         o->cell_words_stages);
+  if (o->cell_side || o->cell_words_stages) { /* options that would change nothing are refused, not ignored */
+    bool used = false;
+    for (int i = 0; i < o->n_stages; i++) used |= trainer_cell_words_stages(o) >> o->stages[i].stage & 1u;
+    if (!used || o->cell_words == 0)
+      return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "options: --cell-side / --cell-words-stages do nothing here: %s",
+                          o->cell_words == 0 ? "--cell-words is 0" : "no stage of --stages has the word-grounded vision loss");
+  }
   if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST)
     return trainer_fail(t, HATCH_ERR_IO, "%s: cannot create the run directory: %s", o->out_dir, strerror(errno));
   const char *names[4] = {"checkpoint.bin", "metrics.jsonl", "model-f32.gguf", ".rollout-f32.gguf"};

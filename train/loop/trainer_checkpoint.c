@@ -16,13 +16,14 @@ hatch_status trainer_checkpoint_write(hatch_trainer *t) {
   if (st == HATCH_OK && t->ref) st = hatch_train_model_pull(t->ref);
   if (st != HATCH_OK) return trainer_fail(t, st, "checkpoint: reading the weights back from the device");
   st = hatch_ckpt_writer_create(&w);
-  char state[512];
+  char state[600];
+  const int32_t *mr = t->cfg.text.mrope_section;
   snprintf(state, sizeof state,
            "{\"global_step\":%lld,\"stage_index\":%d,\"stage_step\":%lld,\"adam_t\":%lld,\"jsonl_consumed\":%lld,"
-           "\"rgbd_consumed\":%lld,\"seed\":\"%016llx\",\"n_stages\":%d}",
+           "\"rgbd_consumed\":%lld,\"seed\":\"%016llx\",\"n_stages\":%d,\"mrope_section\":[%d,%d,%d]}",
            (long long)t->global_step, t->stage_index, (long long)t->stage_step,
            (long long)hatch_adamw_step_count(t->opt), (long long)t->jsonl_consumed, (long long)t->rgbd_consumed, (unsigned long long)t->o->seed,
-           t->o->n_stages);
+           t->o->n_stages, mr[0], mr[1], mr[2]);
   size_t bytes = sizeof(float) * (size_t)n;
   if (st == HATCH_OK) st = hatch_ckpt_writer_add_layout(w, n, t->descs, t->n_descs);
   if (st == HATCH_OK) st = hatch_ckpt_writer_add_copy(w, "state", HATCH_CKPT_JSON, state, strlen(state));
@@ -72,6 +73,17 @@ hatch_status trainer_checkpoint_read(hatch_trainer *t) {
     st = HATCH_ERR_INVALID_ARGUMENT;
     snprintf(rep.message, sizeof rep.message, "%s: written with seed 0x%s, this run has --seed %llu", path,
              cJSON_GetObjectItemCaseSensitive(js, "seed")->valuestring, (unsigned long long)t->o->seed);
+    goto fail;
+  }
+  /* The model's mRoPE sections (--mrope-section) must be the ones it trained with; older checkpoints
+   * lack the field. */
+  const cJSON *ms = cJSON_GetObjectItemCaseSensitive(js, "mrope_section");
+  const int32_t *sec = t->cfg.text.mrope_section;
+  if (ms && (cJSON_GetArraySize(ms) != 3 || cJSON_GetArrayItem(ms, 0)->valuedouble != sec[0] ||
+             cJSON_GetArrayItem(ms, 1)->valuedouble != sec[1] || cJSON_GetArrayItem(ms, 2)->valuedouble != sec[2])) {
+    st = HATCH_ERR_INVALID_ARGUMENT;
+    snprintf(rep.message, sizeof rep.message, "%s: written with other mRoPE sections than this run's %d,%d,%d (--mrope-section)",
+             path, sec[0], sec[1], sec[2]);
     goto fail;
   }
   if (ns != t->o->n_stages || si > ns || ss < 0 || (si < ns && ss > t->o->stages[si].steps)) {

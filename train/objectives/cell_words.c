@@ -2,6 +2,7 @@
  * labelled vision token against the tied token embeddings, for each of its words (colour, category, and
  * optionally the side of the picture the cell is on). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "hatch/train_objectives.h"
@@ -53,4 +54,21 @@ hatch_status hatch_cell_words_loss(const float *feat, int64_t n_rows, int dim, c
   *loss_sum = sum;
   if (n_labelled) *n_labelled = labelled;
   return HATCH_OK;
+}
+
+int64_t hatch_cell_word_targets(const int16_t *cell_object, int gh, int gw, int n_objects, const int32_t (*object_words)[2],
+                                const int32_t sides[2], int32_t *targets) {
+  const int W = sides ? 3 : 2;
+  int64_t labelled = 0;
+  for (int r = 0; r < gh; r++)
+    for (int q = 0; q < gw; q++) {
+      int32_t *tg = targets + (int64_t)W * (r * gw + q);
+      int o = cell_object ? cell_object[r * gw + q] : -1;
+      bool named = o >= 0 && o < n_objects && object_words[o][0] >= 0 && object_words[o][1] >= 0;
+      tg[0] = named ? object_words[o][0] : -1;
+      tg[1] = named ? object_words[o][1] : -1;
+      if (sides) tg[2] = 2 * q + 1 == gw ? -1 : sides[2 * q + 1 < gw ? 0 : 1];
+      labelled += named || (sides && tg[2] >= 0);
+    }
+  return labelled;
 }

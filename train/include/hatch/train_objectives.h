@@ -14,9 +14,12 @@
 #include "hatch/status.h"
 
 /* ---- word-grounded vision tokens ------------------------------------------------------------------
- * The caption stage's auxiliary loss: each labelled merged vision token's feature f (dim) is scored
+ * The caption stage's auxiliary loss (also ground/qa/actor with --cell-words-stages): each labelled
+ * merged vision token's feature f (dim) is scored
  * against the language model's tied token embeddings E (vocab, dim), z = E f, and must name what its
  * 28x28 cell shows: L = mean over labelled rows of Σ_w -log softmax(z)[word w] over the row's words
+ * (a mean over rows, not words: with sides every cell is a row, so the object words' share of the
+ * gradient falls to the object cells' share of the view; raise --cell-words to keep their weight)
  * (colour and category of the cell's object; with --cell-side also "left" or "right", the half of
  * the picture the cell lies in: the tower itself has only relative 2D RoPE, so where a cell stands in
  * the picture must be learned, and this says it densely).
@@ -28,6 +31,14 @@
  * rows of the whole batch gives the batch mean). *loss_sum: Σ over labelled rows of the row loss.
  * *n_labelled (may be NULL): rows with targets. HATCH_ERR_INVALID_ARGUMENT for a target outside the vocab. */
 #define HATCH_CELL_MAX_WORDS 4
+/* The targets of one view's tokens: rows in raster order of its (gh, gw) grid of 28x28 cells (the
+ * order of the tower's merged tokens). Row r = (y, x) names cell_object[r]'s (colour, category) from
+ * object_words (n_objects rows; both -1 when the cell shows no object, cell_object is NULL, or the
+ * object has no words) and, with sides = {" left" id, " right" id} (NULL: none), the half of the view
+ * the cell lies in: sides[0] for x < gw / 2, sides[1] past the middle, -1 in the middle column of an
+ * odd gw. targets (gh * gw, sides ? 3 : 2). Returns the rows with at least one word. */
+int64_t hatch_cell_word_targets(const int16_t *cell_object, int gh, int gw, int n_objects, const int32_t (*object_words)[2],
+                                const int32_t sides[2], int32_t *targets);
 hatch_status hatch_cell_words_loss(const float *feat, int64_t n_rows, int dim, const int32_t *targets, int n_words,
                                    const float *embd, int64_t vocab, float scale, double *loss_sum, float *dfeat,
                                    int64_t *n_labelled);

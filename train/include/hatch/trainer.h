@@ -89,7 +89,7 @@ typedef struct hatch_trainer_options {
   float weight_decay;          /* AdamW, matrices only (0.01) */
   hatch_pasta_loss_options pasta;
   hatch_pasta_options pasta_targets;
-  float cell_words;            /* weight of the caption stage's word-grounded vision tokens
+  float cell_words;            /* weight of the word-grounded vision tokens (caption stage, cell_words_stages)
                                   (hatch_cell_words_loss): 1; 0 = captions alone */
   unsigned cell_words_stages;  /* bit s: stage s adds that loss (caption, ground, qa, actor); 0 = caption only */
   bool cell_side;              /* each vision token also names the half of its view it lies in ("left" or
