@@ -71,7 +71,7 @@ static unsigned parse_cell_words_stages(const char *text) {
   snprintf(buf, sizeof buf, "%s", text);
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     int s = hatch_stage_from_name(tok);
-    if (s != HATCH_STAGE_CAPTION && s != HATCH_STAGE_GROUND && s != HATCH_STAGE_QA && s != HATCH_STAGE_ACTOR) return 0;
+    if (s < 0 || !(HATCH_CELL_WORDS_STAGES >> s & 1u)) return 0;
     mask |= 1u << s;
   }
   return mask;

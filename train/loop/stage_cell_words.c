@@ -100,13 +100,13 @@ hatch_status stage_cell_words(hatch_trainer *t, const hatch_train_sample *batch,
   for (int b = 0; b < B && st == HATCH_OK; b++)
     if ((st = sample_targets(t->tok, &batch[b], sides, &targets[b], &rows[b], &labelled[b])) == HATCH_OK) total += (double)labelled[b];
   if (st != HATCH_OK) trainer_fail(t, st, "word-grounded vision tokens: targets");
+  bool active = st == HATCH_OK && total > 0 && weight != 0;
   const hatch_train_tensor *e = hatch_train_model_find(t->model, "token_embd.weight");
-  if (st == HATCH_OK && total > 0 && weight != 0 && !e)
-    st = trainer_fail(t, HATCH_ERR_NOT_FOUND, "word-grounded vision tokens: no token_embd.weight");
-  if (st == HATCH_OK && total > 0 && weight != 0 && trainer_on_device(t) && (st = hatch_train_model_pull(t->model)) != HATCH_OK)
+  if (active && !e) st = trainer_fail(t, HATCH_ERR_NOT_FOUND, "word-grounded vision tokens: no token_embd.weight");
+  if (active && st == HATCH_OK && trainer_on_device(t) && (st = hatch_train_model_pull(t->model)) != HATCH_OK)
     trainer_fail(t, st, "word-grounded vision tokens: reading the token embeddings"); /* E on the host */
   double acc[3] = {0, 0, 0}; /* loss, side words right, side words */
-  if (st == HATCH_OK && total > 0 && weight != 0) {
+  if (active && st == HATCH_OK) {
     const float *embd = hatch_train_model_params(t->model) + e->offset; // (vocab, dim), tied with the LM head
     for (int b = 0; b < B && st == HATCH_OK; b++) {
       if (!trainer_owns(t, b) || labelled[b] == 0) continue;

@@ -134,7 +134,7 @@ static hatch_status setup(hatch_trainer *t) {
                         o->eval_samples, o->n_stages);
   if (!(o->cell_words >= 0 && o->cell_words <= 100))
     return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "options: --cell-words %g is outside 0..100", o->cell_words);
-  if (o->cell_words_stages & ~(1u << HATCH_STAGE_CAPTION | 1u << HATCH_STAGE_GROUND | 1u << HATCH_STAGE_QA | 1u << HATCH_STAGE_ACTOR))
+  if (o->cell_words_stages & ~HATCH_CELL_WORDS_STAGES)
     return trainer_fail(t, HATCH_ERR_INVALID_ARGUMENT, "options: --cell-words-stages names a stage without a vision SFT step (0x%x)",
                         o->cell_words_stages);
   if (o->cell_side || o->cell_words_stages) { /* options that would change nothing are refused, not ignored */

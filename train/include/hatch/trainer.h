@@ -56,6 +56,10 @@ typedef struct hatch_stage_plan {
   float lr;            /* peak learning rate */
 } hatch_stage_plan;
 
+/* The stages with a vision SFT step, where the word-grounded vision loss can run (--cell-words-stages). */
+#define HATCH_CELL_WORDS_STAGES \
+  (1u << HATCH_STAGE_CAPTION | 1u << HATCH_STAGE_GROUND | 1u << HATCH_STAGE_QA | 1u << HATCH_STAGE_ACTOR)
+
 typedef struct hatch_trainer_options {
   const char *out_dir;         /* metrics.jsonl, checkpoint.bin, model-f32.gguf, plots */
   const char *tokenizer_path;  /* tokenizer.json (hatch-train tokenizer) */
@@ -91,7 +95,7 @@ typedef struct hatch_trainer_options {
   hatch_pasta_options pasta_targets;
   float cell_words;            /* weight of the word-grounded vision tokens (caption stage, cell_words_stages)
                                   (hatch_cell_words_loss): 1; 0 = captions alone */
-  unsigned cell_words_stages;  /* bit s: stage s adds that loss (caption, ground, qa, actor); 0 = caption only */
+  unsigned cell_words_stages;  /* bit s: stage s adds that loss (within HATCH_CELL_WORDS_STAGES); 0 = caption only */
   bool cell_side;              /* each vision token also names the half of its view it lies in ("left" or
                                   "right"), so in-picture position is in the token the LLM reads */
   int grpo_group;              /* rollouts per prompt (4), 2..HATCH_TRAINER_MAX_GROUP */
