@@ -233,6 +233,62 @@ static void test_round_trip(hatch_test_ctx *c) {
   hatch_train_model_destroy(m);
 }
 
+/* Depth growth: the grown model (2 -> 4 LLM blocks) gives the source's logits exactly; the new blocks'
+ * output projections are zero and the rest random; one backward reaches the new blocks (their output
+ * projections get gradients); block counts out of range are refused by name. */
+static void test_grow_depth(hatch_test_ctx *c) {
+  hatch_qwen25vl_config cfg = train_test_tiny_config();
+  hatch_train_model *m = make_model(c, &cfg, 0), *g = NULL;
+  if (!m) return;
+  hatch_train_report rep = {{0}};
+  hatch_status st = hatch_train_model_grow_depth(m, 4, 7, &g, &rep);
+  HATCH_EXPECT(c, st == HATCH_OK && g, "grow: %s %s", hatch_status_name(st), rep.message);
+  if (!g) return hatch_train_model_destroy(m);
+  HATCH_EXPECT(c, hatch_train_model_config(g)->text.num_hidden_layers == 4, "grown config has %d blocks",
+               hatch_train_model_config(g)->text.num_hidden_layers);
+  train_test_sample s;
+  train_test_build_sample(&cfg, g_px, &s);
+  float la[128], lb[128];
+  HATCH_EXPECT_OK(c, hatch_train_forward(m, s.ids, s.n, s.img, 2, s.targets, la));
+  HATCH_EXPECT_OK(c, hatch_train_forward(g, s.ids, s.n, s.img, 2, s.targets, lb));
+  int n = 0, ng = 0;
+  int64_t vocab = 0;
+  const float *a = hatch_train_logits(m, &n, &vocab), *b = hatch_train_logits(g, &ng, NULL);
+  HATCH_EXPECT(c, a && b && n == ng && !memcmp(a, b, sizeof(float) * (size_t)(n * vocab)) && !memcmp(la, lb, sizeof(float) * (size_t)n),
+               "the grown model's logits differ from the source's");
+  const float *p = hatch_train_model_params(g);
+  for (int l = 2; l < 4; l++) {
+    static const char *const names[] = {"attn_output.weight", "ffn_down.weight", "attn_q.weight", "ffn_up.weight"};
+    for (int k = 0; k < 4; k++) {
+      char name[64];
+      snprintf(name, sizeof name, "blk.%d.%s", l, names[k]);
+      const hatch_train_tensor *t = hatch_train_model_find(g, name);
+      double sq = 0;
+      for (int64_t i = 0; t && i < t->count; i++) sq += (double)p[t->offset + i] * p[t->offset + i];
+      HATCH_EXPECT(c, t && (k < 2 ? sq == 0 : sq > 0), "%s: sum of squares %g (want %s)", name, sq, k < 2 ? "0" : "> 0");
+    }
+  }
+  float d[128];
+  for (int t = 0; t < s.n; t++) d[t] = s.targets[t] >= 0 ? -1.0f : 0.0f;
+  hatch_train_model_zero_grads(g);
+  HATCH_EXPECT_OK(c, hatch_train_forward(g, s.ids, s.n, s.img, 2, s.targets, lb));
+  HATCH_EXPECT_OK(c, hatch_train_backward(g, d));
+  const hatch_train_tensor *wo = hatch_train_model_find(g, "blk.3.attn_output.weight");
+  const float *gr = hatch_train_model_grads(g);
+  double sq = 0;
+  for (int64_t i = 0; wo && i < wo->count; i++) sq += (double)gr[wo->offset + i] * gr[wo->offset + i];
+  HATCH_EXPECT(c, wo && sq > 0, "no gradient reaches the new block's attn_output (%g)", sq);
+  hatch_train_model_destroy(g);
+  g = NULL;
+  int bad[] = {2, 1, 0, HATCH_TRAIN_MAX_GROWN_LAYERS + 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    st = hatch_train_model_grow_depth(m, bad[i], 7, &g, &rep);
+    HATCH_EXPECT(c, st == HATCH_ERR_INVALID_ARGUMENT && !g && strstr(rep.message, "LLM blocks asked"), "%d blocks: %s %s",
+                 bad[i], hatch_status_name(st), rep.message);
+  }
+  hatch_train_model_destroy(m);
+}
+
 static void test_bad_input(hatch_test_ctx *c) {
   hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 1);
@@ -304,6 +360,7 @@ int main(int argc, char **argv) {
       {"threads_deterministic", test_threads_deterministic, false},
       {"runtime_parity", test_runtime_parity, false},
       {"round_trip", test_round_trip, false},
+      {"grow_depth", test_grow_depth, false},
       {"bad_input", test_bad_input, false},
       {"throughput", test_throughput, false},
   };

@@ -4,6 +4,7 @@
 
 int hatch_train_cmd_train(int argc, char **argv);
 int hatch_train_cmd_export(int argc, char **argv);
+int hatch_train_cmd_grow(int argc, char **argv);
 int hatch_train_cmd_eval(int argc, char **argv);
 int hatch_train_cmd_corpus(int argc, char **argv);
 int hatch_train_cmd_bench(int argc, char **argv);

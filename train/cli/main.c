@@ -14,6 +14,7 @@ static void usage(void) {
           "  tokenizer  train a byte-level BPE tokenizer on a corpus -> tokenizer.json\n"
           "  train      run the HATCH stages (pasta, qa, actor, grpo) on a model\n"
           "  export     a checkpoint or F32 GGUF -> the runtime's GGUF with Q8_0 weights\n"
+          "  grow       a model with more LLM blocks, each an identity at first (then train it)\n"
           "  eval       score a GGUF on MindCube-format JSONL or held-out synthetic scenes\n"
           "  plot       metrics.jsonl -> SVG curves\n"
           "  bench      training throughput (tokens/s, GFLOP/s against the measured peak)\n");
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "tokenizer")) return hatch_train_cmd_tokenizer(argc - 1, argv + 1);
   if (!strcmp(c, "train")) return hatch_train_cmd_train(argc - 1, argv + 1);
   if (!strcmp(c, "export")) return hatch_train_cmd_export(argc - 1, argv + 1);
+  if (!strcmp(c, "grow")) return hatch_train_cmd_grow(argc - 1, argv + 1);
   if (!strcmp(c, "eval")) return hatch_train_cmd_eval(argc - 1, argv + 1);
   if (!strcmp(c, "plot")) return hatch_train_cmd_plot(argc - 1, argv + 1);
   if (!strcmp(c, "bench")) return hatch_train_cmd_bench(argc - 1, argv + 1);

@@ -133,6 +133,18 @@ hatch_status hatch_train_model_open(const char *path, const hatch_train_limits *
 hatch_status hatch_train_model_save_gguf(const hatch_train_model *m, const char *path,
                                          const hatch_qwen25vl_write_options *opt, hatch_train_report *report);
 
+/* ---- growth ------------------------------------------------------------------------------------ */
+
+#define HATCH_TRAIN_MAX_GROWN_LAYERS 256
+/* Depth growth: a new model (on the CPU, src's limits and threads) with src's config but n_layers LLM
+ * decoder blocks (more than src's, at most HATCH_TRAIN_MAX_GROWN_LAYERS). It gets src's tensors; each
+ * new block, appended after src's, gets random tensors (init_random's, for `seed`) except its two
+ * output projections (attn_output, ffn_down), which are zero. Every new block is then an identity,
+ * so the grown model's logits equal src's exactly, and training can use the added depth.
+ * HATCH_ERR_INVALID_ARGUMENT for a block count out of range (named in the report). */
+hatch_status hatch_train_model_grow_depth(const hatch_train_model *src, int n_layers, uint64_t seed,
+                                          hatch_train_model **out, hatch_train_report *report);
+
 /* ---- vision tower (PaStA uses this path alone) -------------------------------------------------- */
 
 /* Runs the vision tower + merger over n_images images (the same tower for each; window and full
