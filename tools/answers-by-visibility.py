@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Reads a model's answers against where the options stand: for each template, how often the model
+chose the answer, an option seen in the question's view (a "visible distractor"), or one not seen
+there; split by whether any distractor is seen in that view. A model that finds which objects a view
+shows but not where they stand in it picks among the seen options at about chance.
+
+Usage: tools/answers-by-visibility.py GEOMETRY.jsonl ANSWERS.jsonl...
+GEOMETRY from build/hatch-question-geometry (the same --sim N, --grounding and seed as the answers,
+from `hatch-train eval --answers`). The view a template asks about: image_side, image_relation,
+among_* and closest ask about `from` (closest: `to`, the image it names); around_side about `to`
+(where the move ends)."""
+import collections
+import json
+import sys
+
+VIEW = {"around_side": "to", "closest": "to", "main_object": "from", "visible": "from"}
+
+
+def load(path):
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as e:
+                sys.exit(f"{path}:{n}: not JSON: {e}")
+
+
+if len(sys.argv) < 3:
+    sys.exit(__doc__)
+geometry = {g["id"]: g for g in load(sys.argv[1])}
+for path in sys.argv[2:]:
+    table = collections.defaultdict(collections.Counter)
+    unmatched = 0
+    for a in load(path):
+        g = geometry.get(a.get("id"))
+        if not g or g["truth"] != a.get("truth"):
+            unmatched += 1
+            continue
+        view = "pixels_" + VIEW.get(g["template"], "from")
+        seen = {o["letter"]: o.get(view, 0) > 0 for o in g["options"]}
+        split = "a distractor seen" if any(s for L, s in seen.items() if L != g["truth"]) else "no distractor seen"
+        pick = a.get("answer")
+        kind = ("no answer" if pick not in seen else "right" if pick == g["truth"] else
+                "seen distractor" if seen[pick] else "unseen distractor")
+        table[(g["template"], split)][kind] += 1
+    print(path + (f"  ({unmatched} answers without matching geometry)" if unmatched else ""))
+    for (template, split), c in sorted(table.items()):
+        total = sum(c.values())
+        print(f"  {template:15s} {split:18s} {total:3d}: right {c['right']:3d}  seen distractor {c['seen distractor']:3d}"
+              f"  unseen distractor {c['unseen distractor']:3d}" + (f"  no answer {c['no answer']}" if c["no answer"] else ""))
