@@ -9,13 +9,14 @@ Usage: tools/answers-by-visibility.py GEOMETRY.jsonl ANSWERS.jsonl...
 GEOMETRY from build/hatch-question-geometry (the same --sim N, --grounding and seed as the answers,
 from `hatch-train eval --answers`). The view a template is read in: the question's own view (`from`)
 for image_side, image_relation, main_object, visible and among_*; the teacher action's end (`to`)
-for around_side (where the move ends), rotation_* (the view turned to) and closest (the image it
-names)."""
+for around_side (where the move ends) and closest (the image it names); the view whose main object
+the answer is for rotation_* (the view the turns reach). "Shown" is the generator's visibility test
+(>= 1/500 of the view). When the view shows no option, the uniform choice scores 0."""
 import collections
 import json
 import sys
 
-VIEW = {"around_side": "to", "closest": "to", "rotation_turn": "to", "rotation_side": "to"}  # else "from"
+VIEW = {"around_side": "to", "closest": "to", "rotation_turn": "answer_view", "rotation_side": "answer_view"}
 
 
 def load(path):
@@ -36,11 +37,12 @@ for path in sys.argv[2:]:
     unmatched = 0
     for a in load(path):
         g = geometry.get(a.get("id"))
-        if not g or g["truth"] != a.get("truth"):
+        template = a.get("source", "").rsplit(":", 1)[-1]
+        if not g or g["truth"] != a.get("truth") or (a.get("source", "").startswith("sim:") and template != g["template"]):
             unmatched += 1
             continue
-        view = "pixels_" + VIEW.get(g["template"], "from")
-        seen = {o["letter"]: o.get(view, 0) > 0 for o in g["options"]}
+        view = g[VIEW.get(g["template"], "from")]
+        seen = {o["letter"]: view >= 0 and o.get("seen", [])[view] for o in g["options"]}
         split = "a distractor seen" if any(s for L, s in seen.items() if L != g["truth"]) else "no distractor seen"
         pick = a.get("answer")
         kind = ("no answer" if pick not in seen else "right" if pick == g["truth"] else

@@ -235,7 +235,8 @@ static void test_round_trip(hatch_test_ctx *c) {
 
 /* Depth growth: the grown model (2 -> 4 LLM blocks) gives the source's logits exactly; the new blocks'
  * output projections are zero and the rest random; one backward reaches the new blocks (their output
- * projections get gradients); block counts out of range are refused by name. */
+ * projections get gradients); a device source is read from its backend; block counts out of range are
+ * refused by name. */
 static void test_grow_depth(hatch_test_ctx *c) {
   hatch_qwen25vl_config cfg = train_test_tiny_config();
   hatch_train_model *m = make_model(c, &cfg, 0), *g = NULL;
@@ -280,6 +281,24 @@ static void test_grow_depth(hatch_test_ctx *c) {
   HATCH_EXPECT(c, wo && sq > 0, "no gradient reaches the new block's attn_output (%g)", sq);
   hatch_train_model_destroy(g);
   g = NULL;
+  /* A source on a device (the CPU behaving as one): its backend params are read, not its host mirror,
+   * here made stale on purpose. */
+  hatch_train_device dev = {.kind = HATCH_TRAIN_DEVICE_CPU, .cpu_separate_memory = true};
+  hatch_train_model *dm = NULL;
+  HATCH_EXPECT_OK(c, hatch_train_model_create_on(&cfg, hatch_train_model_limits(m), 0, &dev, &dm, &rep));
+  if (dm) {
+    size_t bytes = sizeof(float) * (size_t)hatch_train_model_n_params(m);
+    memcpy(hatch_train_model_params(dm), hatch_train_model_params(m), bytes);
+    HATCH_EXPECT_OK(c, hatch_train_model_push(dm));
+    memset(hatch_train_model_params(dm), 0, bytes);
+    HATCH_EXPECT_OK(c, hatch_train_model_grow_depth(dm, 3, 7, &g, &rep));
+    HATCH_EXPECT_OK(c, hatch_train_forward(m, s.ids, s.n, s.img, 2, s.targets, la));
+    if (g) HATCH_EXPECT_OK(c, hatch_train_forward(g, s.ids, s.n, s.img, 2, s.targets, lb));
+    HATCH_EXPECT(c, g && !memcmp(la, lb, sizeof(float) * (size_t)s.n), "grown from a device model: log-probs differ");
+    hatch_train_model_destroy(g);
+    g = NULL;
+  }
+  hatch_train_model_destroy(dm);
   int bad[] = {2, 1, 0, HATCH_TRAIN_MAX_GROWN_LAYERS + 1};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     st = hatch_train_model_grow_depth(m, bad[i], 7, &g, &rep);

@@ -73,7 +73,8 @@ int hatch_train_cmd_grow(int argc, char **argv) {
     else
       return fprintf(stderr, "usage: hatch-train grow --from model-f32.gguf --out grown-f32.gguf --llm-layers N [--seed S] [--name N]\n"
                              "  more LLM decoder blocks, each an identity at first (zero output projections): the\n"
-                             "  grown model answers exactly as the source until training moves them\n"), 2;
+                             "  grown model answers exactly as the source until training moves them\n"),
+             !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ? 0 : 2;
   }
   if (!in || !out || layers <= 0) return fprintf(stderr, "hatch-train grow: need --from, --out and --llm-layers N\n"), 2;
   hatch_train_limits lim = {.max_images = 0, .max_image_pixels = 0, .max_tokens = 1};

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hatch/train_model.h"
+#include "model/train_model_internal.h"
 
 static hatch_status fail(hatch_train_report *r, hatch_status st, const char *msg) {
   if (r) snprintf(r->message, sizeof r->message, "grow: %s", msg);
@@ -44,7 +45,6 @@ hatch_status hatch_train_model_grow_depth(const hatch_train_model *src, int n_la
   hatch_status st = hatch_train_model_create(&cfg, hatch_train_model_limits(src), hatch_train_model_n_threads(src), &dst, report);
   if (st != HATCH_OK) return st;
   hatch_train_model_init_random(dst, seed);
-  const float *ps = hatch_train_model_params((hatch_train_model *)src);
   float *pd = hatch_train_model_params(dst);
   for (int i = 0; i < hatch_train_model_n_tensors(dst) && st == HATCH_OK; i++) {
     const hatch_train_tensor *t = hatch_train_model_tensor(dst, i);
@@ -57,8 +57,8 @@ hatch_status hatch_train_model_grow_depth(const hatch_train_model *src, int n_la
       char msg[160];
       snprintf(msg, sizeof msg, "tensor %s is missing from the source or has another shape", t->name);
       st = fail(report, HATCH_ERR_SHAPE, msg);
-    } else {
-      memcpy(pd + t->offset, ps + s->offset, sizeof(float) * (size_t)t->count);
+    } else { /* the backend's own params, not a host mirror that may be stale (a device model) */
+      st = src->b->ops->download(src->b, pd + t->offset, src->params + s->offset, sizeof(float) * (size_t)t->count);
     }
   }
   if (st == HATCH_OK) st = hatch_train_model_push(dst);

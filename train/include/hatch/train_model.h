@@ -137,7 +137,8 @@ hatch_status hatch_train_model_save_gguf(const hatch_train_model *m, const char 
 
 #define HATCH_TRAIN_MAX_GROWN_LAYERS 256
 /* Depth growth: a new model (on the CPU, src's limits and threads) with src's config but n_layers LLM
- * decoder blocks (more than src's, at most HATCH_TRAIN_MAX_GROWN_LAYERS). It gets src's tensors; each
+ * decoder blocks (more than src's, at most HATCH_TRAIN_MAX_GROWN_LAYERS). It gets src's tensors (read
+ * from src's backend, so a device model needs no pull first); each
  * new block, appended after src's, gets random tensors (init_random's, for `seed`) except its two
  * output projections (attn_output, ffn_down), which are zero. Every new block is then an identity,
  * so the grown model's logits equal src's exactly, and training can use the added depth.
