@@ -42,7 +42,7 @@ for path in sys.argv[2:]:
             unmatched += 1
             continue
         view = g[VIEW.get(g["template"], "from")]
-        seen = {o["letter"]: view >= 0 and o.get("seen", [])[view] for o in g["options"]}
+        seen = {o["letter"]: view >= 0 and bool(o.get("seen")) and o["seen"][view] for o in g["options"]}
         split = "a distractor seen" if any(s for L, s in seen.items() if L != g["truth"]) else "no distractor seen"
         pick = a.get("answer")
         kind = ("no answer" if pick not in seen else "right" if pick == g["truth"] else

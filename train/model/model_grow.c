@@ -10,11 +10,6 @@
 #include "hatch/train_model.h"
 #include "model/train_model_internal.h"
 
-static hatch_status fail(hatch_train_report *r, hatch_status st, const char *msg) {
-  if (r) snprintf(r->message, sizeof r->message, "grow: %s", msg);
-  return st;
-}
-
 /* The LLM block index of a tensor name "blk.N.*", or -1 (vision "v.blk.*" and the rest). */
 static int text_block(const char *name) {
   int l = -1, n = 0;
@@ -30,7 +25,7 @@ static bool zero_at_start(const char *name) {
 hatch_status hatch_train_model_grow_depth(const hatch_train_model *src, int n_layers, uint64_t seed,
                                           hatch_train_model **out, hatch_train_report *report) {
   if (report) report->message[0] = 0;
-  if (!src || !out) return fail(report, HATCH_ERR_INVALID_ARGUMENT, "NULL model or output");
+  if (!src || !out) return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "grow: %s", "NULL model or output");
   *out = NULL;
   hatch_qwen25vl_config cfg = *hatch_train_model_config(src);
   int n_src = cfg.text.num_hidden_layers;
@@ -38,7 +33,7 @@ hatch_status hatch_train_model_grow_depth(const hatch_train_model *src, int n_la
     char msg[160];
     snprintf(msg, sizeof msg, "%d LLM blocks asked: a grown model needs more than the source's %d and at most %d",
              n_layers, n_src, HATCH_TRAIN_MAX_GROWN_LAYERS);
-    return fail(report, HATCH_ERR_INVALID_ARGUMENT, msg);
+    return train_fail(report, HATCH_ERR_INVALID_ARGUMENT, "grow: %s", msg);
   }
   cfg.text.num_hidden_layers = n_layers;
   hatch_train_model *dst = NULL;
@@ -54,9 +49,7 @@ hatch_status hatch_train_model_grow_depth(const hatch_train_model *src, int n_la
     }
     const hatch_train_tensor *s = hatch_train_model_find(src, t->name);
     if (!s || s->count != t->count || memcmp(s->ne, t->ne, sizeof s->ne)) {
-      char msg[160];
-      snprintf(msg, sizeof msg, "tensor %s is missing from the source or has another shape", t->name);
-      st = fail(report, HATCH_ERR_SHAPE, msg);
+      st = train_fail(report, HATCH_ERR_SHAPE, "grow: tensor %s is missing from the source or has another shape", t->name);
     } else { /* the backend's own params, not a host mirror that may be stale (a device model) */
       st = src->b->ops->download(src->b, pd + t->offset, src->params + s->offset, sizeof(float) * (size_t)t->count);
     }
